@@ -1,0 +1,137 @@
+"""MNIST as tensors held on the device: zero-padded to 32x32, floats in [0, 1].
+
+Batches are drawn by index from a seeded permutation (:func:`batch_indices`), so no
+per-sample PIL transform or DataLoader worker is involved in training loops.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .profiles import PROJECT_ROOT
+
+# md5 of the four archives, as in torchvision.datasets.MNIST.resources
+ARCHIVES = {
+    "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+    "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+IMAGE_SIZE = 32
+
+
+class MNISTUnavailable(RuntimeError):
+    """MNIST could not be found, downloaded or read; the message says what to do."""
+
+
+def data_root() -> Path:
+    """``$EX3_DATA`` if set, else the project's gitignored ``data/``."""
+    return Path(os.environ.get("EX3_DATA", PROJECT_ROOT / "data"))
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _instructions(raw: Path) -> str:
+    names = "\n".join(f"  {raw / name}" for name in ARCHIVES)
+    return (f"Put the four original MNIST archives here (md5 as in torchvision):\n{names}\n"
+            "They are the files torchvision downloads; `make data` copies them from "
+            "../shared/data/MNIST/raw/ when that folder exists, or set EX3_DATA to a folder "
+            "that holds MNIST/raw/.")
+
+
+def check_archives(root: Path) -> None:
+    """Raise :class:`MNISTUnavailable` naming any archive that is present but corrupt."""
+    raw = Path(root) / "MNIST" / "raw"
+    for name, md5 in ARCHIVES.items():
+        path = raw / name
+        if path.exists() and _md5(path) != md5:
+            raise MNISTUnavailable(
+                f"MNIST archive {path} is corrupt or truncated (md5 {_md5(path)}, expected {md5}). "
+                f"Delete it and provide a fresh copy.\n" + _instructions(raw))
+
+
+def _mnist(root: Path, train: bool):
+    from torchvision.datasets import MNIST
+
+    check_archives(root)
+    raw = Path(root) / "MNIST" / "raw"
+    try:
+        return MNIST(str(root), train=train, download=True)
+    except (OSError, RuntimeError, EOFError, gzip.BadGzipFile) as err:  # urllib errors are OSErrors
+        missing = [n for n in ARCHIVES if not (raw / n).exists()]
+        if missing:
+            raise MNISTUnavailable(
+                f"MNIST is not in {raw} and could not be downloaded ({type(err).__name__}: {err}).\n"
+                + _instructions(raw)) from err
+        raise MNISTUnavailable(
+            f"MNIST files in {raw} could not be read ({type(err).__name__}: {err}). Delete the "
+            "extracted (non-.gz) files there so they are re-extracted.") from err
+
+
+@dataclass
+class Split:
+    """One MNIST split as tensors: ``images`` (N, 1, 32, 32) float in [0, 1], ``labels`` (N,)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: torch.Tensor) -> "Split":
+        return Split(self.images[index], self.labels[index])
+
+
+def pad_to_32(images_uint8: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 32, 32) float32 in [0, 1], zero-padded by 2 on each side."""
+    if images_uint8.ndim != 3 or images_uint8.shape[-2:] != (28, 28):
+        raise ValueError(f"expected (N, 28, 28) images, got {tuple(images_uint8.shape)}")
+    x = images_uint8.unsqueeze(1).float().div_(255.0)
+    return F.pad(x, (2, 2, 2, 2))
+
+
+def load_mnist(train: bool, limit: int | None = None, device: torch.device | str = "cpu",
+               root: Path | None = None) -> Split:
+    """Load one split onto ``device``. ``limit`` keeps the first ``limit`` images (smoke runs)."""
+    ds = _mnist(Path(root) if root else data_root(), train)
+    images, labels = ds.data, ds.targets
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        images, labels = images[:limit], labels[:limit]
+    return Split(pad_to_32(images).to(device), labels.long().to(device))
+
+
+def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = None,
+                  shuffle: bool = True, device: torch.device | str = "cpu"):
+    """Yield index tensors covering ``range(n)`` in batches (seeded permutation if shuffled)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    order = order.to(device)
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+def per_digit_indices(labels: torch.Tensor, per_digit: int = 2, offset: int = 0) -> torch.Tensor:
+    """The first ``per_digit`` indices (after skipping ``offset``) of each digit 0-9, in digit order."""
+    labels = labels.cpu()
+    out = []
+    for digit in range(10):
+        pool = (labels == digit).nonzero().flatten()[offset:offset + per_digit]
+        if len(pool) < per_digit:
+            raise ValueError(f"only {len(pool)} examples of digit {digit} after offset {offset}")
+        out.append(pool)
+    return torch.cat(out)

@@ -1,0 +1,24 @@
+"""Q2 reference codes: PCA projections (decorrelated by construction) and an untrained encoder."""
+from __future__ import annotations
+
+import torch
+
+from .models import Encoder
+from .training import latent_codes
+
+
+def pca_codes(fit_images: torch.Tensor, images: torch.Tensor, d: int) -> torch.Tensor:
+    """Project ``images`` on the top-``d`` principal components of ``fit_images`` (pixels)."""
+    x_fit = fit_images.flatten(1).double()
+    mean = x_fit.mean(0)
+    # right singular vectors of the centred data are the principal directions
+    _, _, vt = torch.linalg.svd(x_fit - mean, full_matrices=False)
+    return ((images.flatten(1).double() - mean) @ vt[:d].T).float()
+
+
+def random_encoder_codes(template: Encoder, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Codes from an untrained encoder with the same architecture as ``template``."""
+    torch.manual_seed(seed)
+    width = template.fc[0].out_features if template.fc_layers else 256
+    encoder = Encoder(template.latent_dim, template.channels, template.fc_layers, width)
+    return latent_codes(encoder.to(images.device), images)

@@ -1,0 +1,108 @@
+"""Judging generated digits by numbers: the evaluator CNN's class histogram, confidence,
+intra-class diversity and "MNIST-FID" (Fréchet distance of its penultimate-layer features)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .metrics import class_histogram_stats, frechet_distance, mean_pairwise_distance
+from .models import DigitCNN
+
+
+@dataclass
+class Predictions:
+    probs: torch.Tensor  # (N, 10) softmax
+    features: torch.Tensor  # (N, k) penultimate layer
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.probs.argmax(1)
+
+    @property
+    def confidence(self) -> torch.Tensor:
+        return self.probs.max(1).values
+
+
+class Evaluator:
+    """Wraps a trained :class:`DigitCNN`; real test images are the FID reference."""
+
+    def __init__(self, model: DigitCNN, reference_images: torch.Tensor, batch_size: int = 2000):
+        self.model = model.eval()
+        self.batch_size = batch_size
+        self.reference = self.predict(reference_images)
+
+    @torch.inference_mode()
+    def predict(self, images: torch.Tensor) -> Predictions:
+        if images.ndim != 4 or images.shape[1:] != (1, 32, 32):
+            raise ValueError(f"expected (N, 1, 32, 32) images, got {tuple(images.shape)}")
+        probs, feats = [], []
+        for i in range(0, len(images), self.batch_size):
+            x = images[i:i + self.batch_size].contiguous(memory_format=torch.channels_last)
+            f = self.model.features(x)
+            probs.append(torch.softmax(self.model.out(f), 1).cpu())
+            feats.append(f.cpu())
+        return Predictions(torch.cat(probs), torch.cat(feats))
+
+    def fid(self, images_or_predictions, reference: Predictions | None = None) -> float:
+        p = self._pred(images_or_predictions)
+        return frechet_distance(p.features, (reference or self.reference).features)
+
+    def evaluate(self, images_or_predictions, confident: float = 0.9) -> dict:
+        """Histogram stats (coverage, shares, entropy), mean confidence, share of confident
+        predictions and MNIST-FID against the real test images."""
+        p = self._pred(images_or_predictions)
+        out = class_histogram_stats(p.labels)
+        out.update(mean_confidence=float(p.confidence.mean()),
+                   confident_share=float((p.confidence >= confident).float().mean()),
+                   fid=self.fid(p))
+        return out
+
+    def conditional_report(self, images_or_predictions, requested: torch.Tensor,
+                           reference_labels: torch.Tensor) -> dict:
+        """For images generated for ``requested`` digits: accuracy of the evaluator's prediction
+        against the request (overall and per digit), intra-class diversity relative to real test
+        images of the same digit (mean pairwise feature distance ratio) and per-digit FID."""
+        p = self._pred(images_or_predictions)
+        requested = requested.cpu()
+        reference_labels = reference_labels.cpu()
+        if len(requested) != len(p.labels):
+            raise ValueError(f"{len(requested)} requested labels for {len(p.labels)} images")
+        per_digit = {}
+        for digit in range(10):
+            mine, real = requested == digit, reference_labels == digit
+            if mine.sum() < 2 or real.sum() < 2:
+                continue
+            per_digit[digit] = {
+                "accuracy": float((p.labels[mine] == digit).float().mean()),
+                "diversity_ratio": mean_pairwise_distance(p.features[mine])
+                / mean_pairwise_distance(self.reference.features[real]),
+                "fid": frechet_distance(p.features[mine], self.reference.features[real]),
+            }
+        return {"accuracy": float((p.labels == requested).float().mean()), "per_digit": per_digit}
+
+    def _pred(self, x) -> Predictions:
+        return x if isinstance(x, Predictions) else self.predict(x)
+
+
+def conditional_accuracy(predicted, requested) -> float:
+    """Share of samples whose predicted class equals the requested digit."""
+    predicted, requested = np.asarray(predicted), np.asarray(requested)
+    if predicted.shape != requested.shape or predicted.size == 0:
+        raise ValueError(f"shape mismatch or empty: {predicted.shape} vs {requested.shape}")
+    return float((predicted == requested).mean())
+
+
+def path_metrics(evaluator: Evaluator, frames: torch.Tensor, start_digit: int, end_digit: int,
+                 confident: float = 0.9, third_confidence: float = 0.5) -> dict:
+    """How good an interpolation path of images is: share of frames the evaluator calls a digit
+    with confidence >= ``confident``, whether a third digit (neither endpoint's) appears with
+    confidence >= ``third_confidence``, and the mean / max-over-mean L2 step between frames."""
+    p = evaluator.predict(frames)
+    labels, conf = p.labels, p.confidence
+    third = (labels != start_digit) & (labels != end_digit) & (conf >= third_confidence)
+    steps = (frames[1:] - frames[:-1]).flatten(1).norm(dim=1).cpu()
+    return {"confident_share": float((conf >= confident).float().mean()),
+            "third_digit": bool(third.any()), "mean_step": float(steps.mean()),
+            "max_step_ratio": float(steps.max() / steps.mean().clamp_min(1e-12))}

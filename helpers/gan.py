@@ -1,0 +1,189 @@
+"""GANs in the autoencoder's latent space (Q4, and conditional for Q5).
+
+One training function serves both: pass ``labels`` (and conditional networks) for the
+digit-conditional generator. Objectives: ``"nsgan"`` (non-saturating BCE), ``"wgan-gp"``
+(Wasserstein with gradient penalty) and ``"hinge"``.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .models import LatentDiscriminator, LatentGenerator
+from .training import History, set_seed
+
+OBJECTIVES = ("nsgan", "wgan-gp", "hinge")
+
+
+def _gradient_penalty(D, real, fake, labels):
+    alpha = torch.rand(len(real), 1, device=real.device)
+    mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    score = D(mix, labels)
+    (grad,) = torch.autograd.grad(score.sum(), mix, create_graph=True)
+    return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+def discriminator_loss(objective: str, real_score, fake_score) -> torch.Tensor:
+    if objective == "nsgan":
+        return F.softplus(-real_score).mean() + F.softplus(fake_score).mean()
+    if objective == "hinge":
+        return F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
+    return fake_score.mean() - real_score.mean()  # wgan-gp (penalty added by the caller)
+
+
+def generator_loss(objective: str, fake_score) -> torch.Tensor:
+    if objective == "nsgan":
+        return F.softplus(-fake_score).mean()
+    return -fake_score.mean()  # wgan-gp and hinge
+
+
+def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan-gp",
+                     steps: int = 5000, batch_size: int = 256, labels: torch.Tensor | None = None,
+                     hidden=(256, 256), lr: float = 2e-4, critic_steps: int | None = None,
+                     gp_weight: float = 10.0, seed: int = 0, snapshot_every: int = 0,
+                     n_snapshot: int = 64, progress: bool = True):
+    """Train G: noise -> code and D: code -> score on ``codes`` (N, d) (conditional on ``labels``
+    when given). Returns ``(G, D, history, snapshots)``; ``snapshots`` maps a step to the codes G
+    makes for a fixed noise batch (empty unless ``snapshot_every`` > 0)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if codes.ndim != 2 or len(codes) < 2:
+        raise ValueError(f"need (N >= 2, d) codes, got {tuple(codes.shape)}")
+    if labels is not None and len(labels) != len(codes):
+        raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
+    gen = set_seed(seed)
+    device, d = codes.device, codes.shape[1]
+    n_classes = 10 if labels is not None else None
+    G = LatentGenerator(noise_dim, d, hidden, n_classes).to(device)
+    D = LatentDiscriminator(d, hidden, n_classes).to(device)
+    mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
+    for net in (G, D):
+        net.code_mean.copy_(mean)
+        net.code_std.copy_(std)
+    critic_steps = critic_steps or (5 if objective == "wgan-gp" else 1)
+    betas = (0.5, 0.9) if objective == "wgan-gp" else (0.5, 0.999)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+
+    fixed_noise = torch.randn(n_snapshot, noise_dim, generator=gen).to(device)
+    fixed_labels = (torch.arange(n_snapshot) % 10).to(device) if labels is not None else None
+    snapshots: dict[int, torch.Tensor] = {}
+    history, start = History(), time.perf_counter()
+    log_every = max(1, steps // 100)
+    d_sum = g_sum = 0.0
+
+    def draw():
+        idx = torch.randint(len(codes), (batch_size,), generator=gen).to(device)
+        noise = torch.randn(batch_size, noise_dim, generator=gen).to(device)
+        # conditional: fakes are asked for the batch's own digits, so both sides (and the
+        # gradient-penalty interpolates) have the same class mix
+        y = labels[idx] if labels is not None else None
+        return codes[idx], y, noise, y
+
+    for step in tqdm(range(1, steps + 1), desc=f"GAN ({objective})", disable=not progress,
+                     leave=False, mininterval=1.0):
+        for _ in range(critic_steps):
+            real, real_y, noise, fake_y = draw()
+            with torch.no_grad():
+                fake = G(noise, fake_y)
+            loss_d = discriminator_loss(objective, D(real, real_y), D(fake, fake_y))
+            if objective == "wgan-gp":
+                loss_d = loss_d + gp_weight * _gradient_penalty(D, real, fake, real_y)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        _, _, noise, fake_y = draw()
+        loss_g = generator_loss(objective, D(G(noise, fake_y), fake_y))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        d_sum += loss_d.item()
+        g_sum += loss_g.item()
+        if step % log_every == 0:
+            history.log(step=step, d_loss=d_sum / log_every, g_loss=g_sum / log_every)
+            d_sum = g_sum = 0.0
+        if snapshot_every and (step % snapshot_every == 0 or step == 1):
+            with torch.no_grad():
+                snapshots[step] = G(fixed_noise, fixed_labels).cpu()
+    history.seconds = time.perf_counter() - start
+    return G.eval(), D.eval(), history, snapshots
+
+
+@torch.no_grad()
+def sample_codes(G: LatentGenerator, n: int, seed: int = 0, labels: torch.Tensor | None = None,
+                 device=None) -> torch.Tensor:
+    """``n`` latent codes from G for seeded noise (and the given labels if conditional)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    device = device or G.code_mean.device
+    noise = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    return G(noise, labels.to(device) if labels is not None else None)
+
+
+def invert_generator(G: LatentGenerator, targets: torch.Tensor, restarts: int = 8,
+                     steps: int = 300, lr: float = 0.05, prior_weight: float = 1e-3,
+                     seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """For each target code, the noise z (best of ``restarts`` random starts) minimising
+    ||G(z) - target||^2 (in standardised units) + prior_weight * ||z||^2. Returns (N, noise_dim)."""
+    gen = torch.Generator().manual_seed(seed)
+    n, device = len(targets), targets.device
+    z = torch.randn(restarts * n, G.noise_dim, generator=gen).to(device).requires_grad_(True)
+    tgt = targets.repeat(restarts, 1)
+    y = labels.repeat(restarts) if labels is not None else None
+    opt = torch.optim.Adam([z], lr=lr)
+    for p in G.parameters():
+        p.requires_grad_(False)
+    try:
+        for _ in range(steps):
+            err = (((G(z, y) - tgt) / G.code_std) ** 2).sum(1)
+            loss = (err + prior_weight * (z ** 2).sum(1)).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    finally:
+        for p in G.parameters():
+            p.requires_grad_(True)
+    with torch.no_grad():
+        err = (((G(z, y) - tgt) / G.code_std) ** 2).sum(1).view(restarts, n)
+        best = err.argmin(0)
+        return z.detach().view(restarts, n, -1)[best, torch.arange(n)]
+
+
+def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int = 11) -> torch.Tensor:
+    """Frames alpha*a + (1-alpha)*b for alpha = 0..1: the path runs from ``b`` to ``a``."""
+    if a.shape != b.shape:
+        raise ValueError(f"endpoints differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    alpha = torch.linspace(0, 1, steps, device=a.device).view(-1, *([1] * a.ndim))
+    return alpha * a + (1 - alpha) * b
+
+
+class DigitGenerator:
+    """User-facing digit generator: ``generate(digit, n, seed=None)`` -> (n, 1, 32, 32) images.
+
+    Wraps a conditional :class:`LatentGenerator` and the autoencoder's decoder; the noise only
+    changes the style, the requested digit fixes the class."""
+
+    def __init__(self, G: LatentGenerator, decoder: nn.Module):
+        if G.n_classes != 10:
+            raise ValueError("DigitGenerator needs a generator conditioned on the 10 digits")
+        self.G, self.decoder = G.eval(), decoder.eval()
+
+    @torch.no_grad()
+    def __call__(self, digit: int, n: int, seed: int | None = None) -> torch.Tensor:
+        if isinstance(digit, bool) or not isinstance(digit, int) or not 0 <= digit <= 9:
+            raise ValueError(f"digit must be an integer from 0 to 9, got {digit!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        device = self.G.code_mean.device
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        noise = torch.randn(n, self.G.noise_dim, generator=gen).to(device)
+        labels = torch.full((n,), digit, dtype=torch.long, device=device)
+        return self.decoder(self.G(noise, labels))

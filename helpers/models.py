@@ -1,0 +1,190 @@
+"""Network definitions: the convolutional autoencoder, MLP heads, the evaluator CNN and the
+latent-space GAN networks. Every module takes its sizes as explicit constructor arguments."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+def mlp(sizes: Sequence[int], activation=nn.LeakyReLU, dropout: float = 0.0,
+        final_activation: nn.Module | None = None) -> nn.Sequential:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with activations (and dropout) between."""
+    if len(sizes) < 2:
+        raise ValueError(f"an MLP needs at least input and output sizes, got {list(sizes)}")
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(activation(0.2) if activation is nn.LeakyReLU else activation())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    if final_activation is not None:
+        layers.append(final_activation)
+    return nn.Sequential(*layers)
+
+
+class Encoder(nn.Module):
+    """32x32 image -> ``latent_dim`` code.
+
+    Three stride-2 3x3 convolutions take the image to a 4x4 map; then ``fc_layers`` hidden
+    fully-connected layers of width ``fc_width`` act at the latent level before the final
+    linear map to the code. With ``fc_layers=0`` that final map is the only one: a single
+    linear projection of the 4x4 map (what a 4x4 "valid" convolution to ``latent_dim``
+    channels would compute).
+    """
+
+    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = (16, 32, 64),
+                 fc_layers: int = 1, fc_width: int = 256):
+        super().__init__()
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+        if fc_layers < 0:
+            raise ValueError(f"fc_layers must be >= 0, got {fc_layers}")
+        self.latent_dim, self.channels, self.fc_layers = latent_dim, tuple(channels), fc_layers
+        convs, c_in = [], 1
+        for c_out in channels:
+            convs += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            c_in = c_out
+        self.conv = nn.Sequential(*convs)
+        side = 32 // 2 ** len(channels)
+        flat = c_in * side * side
+        fc = [flat] + [fc_width] * fc_layers + [latent_dim]
+        self.fc = mlp(fc)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1:] != (1, 32, 32):
+            raise ValueError(f"Encoder expects (N, 1, 32, 32) images, got {tuple(x.shape)}")
+        return self.fc(self.conv(x).flatten(1))
+
+
+class Decoder(nn.Module):
+    """``latent_dim`` code -> 32x32 image in [0, 1]; the mirror image of :class:`Encoder`."""
+
+    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = (16, 32, 64),
+                 fc_layers: int = 1, fc_width: int = 256):
+        super().__init__()
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+        self.latent_dim = latent_dim
+        rev = list(channels)[::-1]
+        self.side = 32 // 2 ** len(channels)
+        self.top = rev[0]
+        fc = [latent_dim] + [fc_width] * fc_layers + [rev[0] * self.side * self.side]
+        self.fc = nn.Sequential(mlp(fc), nn.LeakyReLU(0.2))
+        deconvs = []
+        for c_in, c_out in zip(rev, rev[1:] + [1]):
+            deconvs += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        self.deconv = nn.Sequential(*deconvs[:-1])  # no activation after the last: logits
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"Decoder expects (N, {self.latent_dim}) codes, got {tuple(z.shape)}")
+        h = self.fc(z).view(-1, self.top, self.side, self.side)
+        return self.deconv(h)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = (16, 32, 64),
+                 fc_layers: int = 1, fc_width: int = 256):
+        super().__init__()
+        self.encoder = Encoder(latent_dim, channels, fc_layers, fc_width)
+        self.decoder = Decoder(latent_dim, channels, fc_layers, fc_width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x))
+
+
+class EncoderClassifier(nn.Module):
+    """An encoder followed by an MLP head over its latent code (Q3)."""
+
+    def __init__(self, encoder: Encoder, hidden: Sequence[int] = (64,), n_classes: int = 10,
+                 dropout: float = 0.0):
+        super().__init__()
+        self.encoder = encoder
+        self.head = mlp([encoder.latent_dim, *hidden, n_classes], dropout=dropout)
+        # codes are standardised with statistics of the (unlabelled) training images' codes
+        self.register_buffer("code_mean", torch.zeros(encoder.latent_dim))
+        self.register_buffer("code_std", torch.ones(encoder.latent_dim))
+
+    def classify_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.head((codes - self.code_mean) / self.code_std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classify_codes(self.encoder(x))
+
+
+class DigitCNN(nn.Module):
+    """The evaluator: a small CNN digit classifier; ``features`` is its penultimate layer."""
+
+    def __init__(self, feature_dim: int = 128):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 16x16
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 8x8
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4x4
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 16, feature_dim), nn.ReLU())
+        self.out = nn.Linear(feature_dim, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(x))
+
+
+class LatentGenerator(nn.Module):
+    """Noise (``noise_dim``) [+ digit label] -> a latent code of size ``latent_dim``.
+
+    With ``n_classes`` set, the label enters through a learned embedding concatenated to the
+    noise, so one network serves every digit (Q5)."""
+
+    def __init__(self, noise_dim: int, latent_dim: int, hidden: Sequence[int] = (256, 256),
+                 n_classes: int | None = None, embed_dim: int = 16):
+        super().__init__()
+        if noise_dim < 1 or latent_dim < 1:
+            raise ValueError(f"noise_dim and latent_dim must be >= 1, got {noise_dim}, {latent_dim}")
+        self.noise_dim, self.latent_dim, self.n_classes = noise_dim, latent_dim, n_classes
+        self.embed = nn.Embedding(n_classes, embed_dim) if n_classes else None
+        extra = embed_dim if n_classes else 0
+        self.net = mlp([noise_dim + extra, *hidden, latent_dim])
+        # the network works in standardised code units; these map back to the AE's codes
+        self.register_buffer("code_mean", torch.zeros(latent_dim))
+        self.register_buffer("code_std", torch.ones(latent_dim))
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if noise.ndim != 2 or noise.shape[1] != self.noise_dim:
+            raise ValueError(f"expected (N, {self.noise_dim}) noise, got {tuple(noise.shape)}")
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this generator is conditional: pass the digit labels")
+            noise = torch.cat([noise, self.embed(labels)], dim=1)
+        return self.net(noise) * self.code_std + self.code_mean
+
+
+class LatentDiscriminator(nn.Module):
+    """A latent code [+ label] -> one score. Conditional version: projection discriminator
+    (Miyato & Koyama 2018), score = psi(h) + <embed(y), h>."""
+
+    def __init__(self, latent_dim: int, hidden: Sequence[int] = (256, 256),
+                 n_classes: int | None = None):
+        super().__init__()
+        self.body = mlp([latent_dim, *hidden])
+        self.body.append(nn.LeakyReLU(0.2))
+        self.score = nn.Linear(hidden[-1], 1)
+        self.embed = nn.Embedding(n_classes, hidden[-1]) if n_classes else None
+        self.register_buffer("code_mean", torch.zeros(latent_dim))
+        self.register_buffer("code_std", torch.ones(latent_dim))
+
+    def forward(self, codes: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body((codes - self.code_mean) / self.code_std)
+        out = self.score(h).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("this discriminator is conditional: pass the digit labels")
+            out = out + (self.embed(labels) * h).sum(1)
+        return out

@@ -1,0 +1,129 @@
+"""Run profiles: `smoke` (fast pipeline check, used by tests/nbmake) and `full` (the report).
+
+A notebook reads ``PROFILE = os.environ.get("EX3_PROFILE", "full")`` in its parameters cell and
+asks :func:`get_profile` for the sizes and epochs. Output locations also depend on the profile so
+that a smoke run never overwrites the committed full-profile report.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # data
+    train_size: int | None  # None = all 60,000
+    test_size: int | None  # None = all 10,000
+    # Q1 autoencoders
+    ae_epochs: int
+    ae_batch_size: int = 128
+    ae_lr: float = 4e-3
+    latent_dims: tuple[int, ...] = (2, 4, 8, 10, 16, 32, 64)
+    fc_variants: tuple[int, ...] = (0, 1, 2)
+    chosen_fc_layers: int = 2
+    # Q2 decorrelation
+    decor_seeds: tuple[int, ...] = (0, 1, 2)
+    decor_images: tuple[int, ...] = (1000, 5000, 10000)
+    # evaluator (digit classifier used to judge generated images)
+    evaluator_epochs: int = 3
+    # Q3 transfer learning
+    label_budgets: tuple[int, ...] = (10, 20, 50, 100, 300)
+    label_subsets: int = 5
+    head_epochs: int = 300
+    full_data_epochs: int = 4
+    # Q4/Q5 latent GANs
+    gan_steps: int = 4000
+    gan_batch_size: int = 256
+    gan_eval_samples: int = 10000
+    cgan_steps: int = 4000
+    interpolation_pairs: int = 6
+    extras: dict = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {
+    "full": Profile(name="full", train_size=None, test_size=None, ae_epochs=4),
+    "smoke": Profile(
+        name="smoke",
+        train_size=2048,
+        test_size=1024,
+        ae_epochs=1,
+        latent_dims=(2, 4, 10, 16),
+        fc_variants=(0, 2),
+        decor_seeds=(0, 1),
+        decor_images=(256, 512, 1024),
+        evaluator_epochs=1,
+        label_budgets=(10, 50, 100),
+        label_subsets=2,
+        head_epochs=30,
+        full_data_epochs=1,
+        gan_steps=150,
+        gan_eval_samples=1000,
+        cgan_steps=150,
+        interpolation_pairs=2,
+    ),
+}
+
+
+def get_profile(name: str | None = None, **overrides) -> Profile:
+    """Return the named profile (default ``$EX3_PROFILE`` or ``full``), with optional overrides.
+
+    Overrides whose value is ``None`` are ignored, so a notebook can pass its papermill
+    parameters straight through (``None`` meaning "use the profile's value").
+    """
+    name = name or os.environ.get("EX3_PROFILE", "full")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    profile = PROFILES[name]
+    overrides = {k: tuple(v) if isinstance(v, list) else v
+                 for k, v in overrides.items() if v is not None}
+    unknown = set(overrides) - set(profile.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"unknown profile setting(s) {sorted(unknown)}")
+    if overrides:
+        profile = replace(profile, **overrides)
+    _validate(profile)
+    return profile
+
+
+def _validate(p: Profile) -> None:
+    def positive(name: str, value) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value}")
+
+    for name in ("train_size", "test_size", "ae_epochs", "ae_batch_size", "evaluator_epochs",
+                 "label_subsets", "head_epochs", "full_data_epochs", "gan_steps", "cgan_steps",
+                 "gan_batch_size", "gan_eval_samples", "interpolation_pairs"):
+        positive(name, getattr(p, name))
+    if p.ae_lr <= 0:
+        raise ValueError(f"ae_lr must be > 0, got {p.ae_lr}")
+    for d in p.latent_dims:
+        positive("latent_dim", d)
+    for f in p.fc_variants:
+        if f < 0:
+            raise ValueError(f"fc_layers must be >= 0, got {f}")
+    train_available = p.train_size or 60000
+    for b in p.label_budgets:
+        positive("label budget", b)
+        if b > train_available:
+            raise ValueError(f"label budget {b} exceeds the {train_available} training images")
+
+
+def output_dirs(profile: str | Profile) -> dict[str, Path]:
+    """Where a profile writes its report, figures and cached weights.
+
+    The full profile writes the committed locations (``report/``, ``figures/``); any other
+    profile writes beside them under ``smoke/`` sub-folders, which git ignores.
+    """
+    name = profile if isinstance(profile, str) else profile.name
+    report = PROJECT_ROOT / "report"
+    figures = PROJECT_ROOT / "figures"
+    if name != "full":
+        report, figures = report / name, figures / name
+    artifacts = Path(os.environ.get("EX3_ARTIFACTS", PROJECT_ROOT / "artifacts")) / name
+    return {"report": report, "figures": figures, "artifacts": artifacts,
+            "executed": report / "executed"}

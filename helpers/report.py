@@ -1,0 +1,107 @@
+"""What a notebook shows and records: numbered figures (also saved under ``figures/``), tables
+rendered as real tables, prose formatted from computed values, and ``metrics.json``."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .checkpoints import atomic_write
+from .profiles import Profile, output_dirs
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return _jsonable(value.item())
+    return value
+
+
+def _deep_merge(base: dict, update: dict) -> dict:
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _deep_merge(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def record_metrics(path: Path, updates: dict) -> dict:
+    """Deep-merge ``updates`` into the JSON file at ``path`` (atomically); returns the result."""
+    path = Path(path)
+    current = {}
+    if path.exists():
+        try:
+            current = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            current = {}
+    merged = _deep_merge(current, _jsonable(updates))
+    atomic_write(path, lambda f: f.write(json.dumps(merged, indent=2, sort_keys=True) + "\n"), "w")
+    return merged
+
+
+def format_table(df: pd.DataFrame, floatfmt: str = ".4g") -> pd.DataFrame:
+    """Strings for display: floats with ``floatfmt``, integers with thousands separators."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map({True: "yes", False: "no"})
+        elif pd.api.types.is_integer_dtype(out[col]):
+            out[col] = out[col].map(lambda v: f"{v:,}")
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "n/a" if pd.isna(v) else format(v, floatfmt))
+    out = out.astype(str).apply(lambda c: c.str.replace("|", r"\|", regex=False))
+    out.columns = [str(c).replace("|", r"\|") for c in out.columns]
+    out.index = [str(i).replace("|", r"\|") for i in out.index]
+    return out
+
+
+class Section:
+    """One report section (= one notebook): numbers its figures and tables as ``<n>.<k>``."""
+
+    def __init__(self, number: int, key: str, profile: Profile | str):
+        self.number, self.key = number, key
+        self.profile = profile if isinstance(profile, str) else profile.name
+        dirs = output_dirs(self.profile)
+        self.figures_dir, self.metrics_path = dirs["figures"], dirs["report"] / "metrics.json"
+        self._figures = self._tables = 0
+
+    def figure(self, fig, name: str, caption: str):
+        """Save ``fig`` as ``figures/<name>.png`` (and .pdf), show it, then its caption."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Markdown, display
+
+        self._figures += 1
+        self.figures_dir.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.figures_dir / f"{name}.png", dpi=150, bbox_inches="tight")
+        display(fig)
+        plt.close(fig)
+        display(Markdown(f"**Figure {self.number}.{self._figures}.** {caption}"))
+
+    def table(self, df: pd.DataFrame, caption: str, floatfmt: str = ".4g", index: bool = False):
+        from IPython.display import Markdown, display
+
+        self._tables += 1
+        body = format_table(df, floatfmt).to_markdown(index=index, disable_numparse=True)
+        display(Markdown(f"**Table {self.number}.{self._tables}.** {caption}\n\n{body}"))
+
+    @staticmethod
+    def say(text: str):
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+    def record(self, values: dict) -> dict:
+        """Merge ``values`` under this section's key in the profile's ``metrics.json``."""
+        return record_metrics(self.metrics_path, {self.key: values})

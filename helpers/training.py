@@ -1,0 +1,222 @@
+"""Training loops, one per objective, and the device/seed plumbing they share.
+
+Each loop takes tensors already on the device, draws batches by seeded index permutation, shows a
+tqdm.auto progress bar, and returns a :class:`History` of per-epoch numbers.
+"""
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import batch_indices
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; make CPU kernels deterministic; return a torch Generator."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)
+
+
+def default_device(verbose: bool = False) -> torch.device:
+    """cuda > mps > cpu, overridable with ``$EX3_DEVICE``."""
+    if os.environ.get("EX3_DEVICE"):
+        device = torch.device(os.environ["EX3_DEVICE"])
+    elif torch.cuda.is_available():
+        device = torch.device("cuda")
+    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        device = torch.device("mps")
+    else:
+        device = torch.device("cpu")
+    if verbose:
+        extra = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+            f"{torch.get_num_threads()} CPU threads"
+        print(f"device: {device} ({extra}), torch {torch.__version__}", file=sys.stderr)
+    return device
+
+
+@dataclass
+class History:
+    """Per-epoch metrics: ``history.rows`` is a list of dicts, one per epoch."""
+
+    rows: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def log(self, **values) -> None:
+        self.rows.append(values)
+
+    def column(self, key: str) -> list:
+        return [r[key] for r in self.rows if key in r]
+
+    def last(self, key: str):
+        return self.column(key)[-1]
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(rows=list(d["rows"]), seconds=float(d["seconds"]))
+
+
+def _progress(iterable, desc: str, total: int | None = None, enabled: bool = True):
+    return tqdm(iterable, desc=desc, total=total, leave=False, disable=not enabled,
+                mininterval=1.0)
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
+
+
+@torch.no_grad()
+def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> dict:
+    """Mean per-pixel MSE, BCE and PSNR (dB, peak 1) of ``model``'s reconstructions."""
+    model.eval()
+    se, bce, psnr, n = 0.0, 0.0, 0.0, 0
+    for idx in batch_indices(len(images), batch_size, shuffle=False, device=images.device):
+        x = _channels_last(images[idx])
+        logits = model.decoder.logits(model.encoder(x))
+        recon = torch.sigmoid(logits)
+        per_image_mse = (recon - x).pow(2).flatten(1).mean(1)
+        se += per_image_mse.sum().item()
+        bce += F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1).sum().item()
+        psnr += (-10 * torch.log10(per_image_mse.clamp_min(1e-10))).sum().item()
+        n += len(idx)
+    return {"mse": se / n, "bce": bce / n, "psnr": psnr / n}
+
+
+def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor,
+                      epochs: int, lr: float = 2e-3, batch_size: int = 128, seed: int = 0,
+                      loss: str = "bce", input_noise: float = 0.0, device=None,
+                      progress: bool = True) -> History:
+    """Train an autoencoder to reconstruct its (optionally noise-corrupted) input.
+
+    Adam with a one-cycle learning-rate schedule; ``loss`` is ``"bce"`` (on logits) or ``"mse"``.
+    Returns per-epoch train loss and test MSE/BCE/PSNR.
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if loss not in ("bce", "mse"):
+        raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
+    device = device or train_images.device
+    gen = set_seed(seed)
+    model.to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = max(1, epochs * -(-len(train_images) // batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    history, start = History(), time.perf_counter()
+    for epoch in _progress(range(epochs), "AE epochs", enabled=progress):
+        model.train()
+        total, count = 0.0, 0
+        batches = batch_indices(len(train_images), batch_size, gen, device=device)
+        for idx in _progress(batches, f"epoch {epoch + 1}", -(-len(train_images) // batch_size),
+                             enabled=progress):
+            target = _channels_last(train_images[idx])
+            x = target
+            if input_noise > 0:
+                x = (target + input_noise * torch.randn(target.shape, generator=gen).to(device))
+            logits = model.decoder.logits(model.encoder(x))
+            if loss == "bce":
+                value = F.binary_cross_entropy_with_logits(logits, target)
+            else:
+                value = F.mse_loss(torch.sigmoid(logits), target)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+            sched.step()
+            total += value.item() * len(idx)
+            count += len(idx)
+        test = reconstruction_loss(model, test_images)
+        history.log(epoch=epoch + 1, train_loss=total / count,
+                    **{f"test_{k}": v for k, v in test.items()})
+    history.seconds = time.perf_counter() - start
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def latent_codes(encoder: nn.Module, images: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    """Encode ``images`` in evaluation mode, batch by batch; returns (N, latent_dim)."""
+    encoder.eval()
+    out = [encoder(_channels_last(images[i:i + batch_size])) for i in range(0, len(images), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, encoder.latent_dim)
+
+
+@torch.no_grad()
+def decode(decoder: nn.Module, codes: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+    decoder.eval()
+    return torch.cat([decoder(codes[i:i + batch_size]) for i in range(0, len(codes), batch_size)])
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 2000) -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(images), batch_size):
+        correct += (model(_channels_last(images[i:i + batch_size])).argmax(1)
+                    == labels[i:i + batch_size]).sum().item()
+    return correct / len(images)
+
+
+def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int,
+                     lr: float = 1e-3, weight_decay: float = 0.0, batch_size: int = 128,
+                     param_groups: list[dict] | None = None, seed: int = 0,
+                     eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
+                     eval_every: int = 1, progress: bool = True) -> History:
+    """Cross-entropy training with Adam(W). ``param_groups`` overrides which parameters train
+    (e.g. a frozen encoder is simply left out, a fine-tuned one gets a smaller lr).
+    ``eval_sets`` maps a name to (images, labels), evaluated every ``eval_every`` epochs."""
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images (>0), got {len(images)} and {len(labels)}")
+    gen = set_seed(seed)
+    model.to(images.device)
+    if images.ndim == 4:
+        model.to(memory_format=torch.channels_last)
+    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+    history, start = History(), time.perf_counter()
+    for epoch in _progress(range(epochs), "classifier epochs", enabled=progress):
+        model.train()
+        total, count = 0.0, 0
+        for idx in batch_indices(len(images), batch_size, gen, device=images.device):
+            loss = F.cross_entropy(model(_channels_last(images[idx])), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            count += len(idx)
+        if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+            row = {"epoch": epoch + 1, "train_loss": total / count}
+            for name, (x, y) in eval_sets.items():
+                row.update(_loss_and_accuracy(model, x, y, prefix=name))
+            history.log(**row)
+    history.seconds = time.perf_counter() - start
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def _loss_and_accuracy(model, images, labels, prefix: str, batch_size: int = 2000) -> dict:
+    model.eval()
+    loss, correct = 0.0, 0
+    for i in range(0, len(images), batch_size):
+        logits = model(_channels_last(images[i:i + batch_size]))
+        y = labels[i:i + batch_size]
+        loss += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train()
+    return {f"{prefix}_loss": loss / len(images), f"{prefix}_acc": correct / len(images)}

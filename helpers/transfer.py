@@ -1,0 +1,132 @@
+"""Q3 transfer learning: classify digits from a few labels with an encoder + small MLP head.
+
+Arms: ``frozen`` (pretrained encoder fixed, head trained), ``scratch`` (same architecture,
+random init, everything trained) and ``finetune`` (pretrained encoder trained too, with a
+smaller learning rate). Codes are standardised with statistics of unlabelled training images.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .models import Encoder, EncoderClassifier
+from .training import History, accuracy, latent_codes, train_classifier
+
+ARMS = ("frozen", "scratch", "finetune")
+
+
+def balanced_subset(labels: torch.Tensor, n: int, seed: int, n_classes: int = 10) -> torch.Tensor:
+    """Indices of ``n`` examples, ``n // n_classes`` per class plus one more for ``n % n_classes``
+    classes picked at random; deterministic for a seed."""
+    labels = labels.cpu()
+    if n < 1:
+        raise ValueError(f"label budget must be >= 1, got {n}")
+    if n > len(labels):
+        raise ValueError(f"label budget {n} exceeds the {len(labels)} available examples")
+    gen = torch.Generator().manual_seed(seed)
+    per_class = torch.full((n_classes,), n // n_classes)
+    per_class[torch.randperm(n_classes, generator=gen)[: n % n_classes]] += 1
+    chosen = []
+    for c in range(n_classes):
+        pool = (labels == c).nonzero().flatten()
+        if len(pool) < per_class[c]:
+            raise ValueError(f"class {c} has {len(pool)} examples, {int(per_class[c])} needed")
+        chosen.append(pool[torch.randperm(len(pool), generator=gen)[: per_class[c]]])
+    index = torch.cat(chosen)
+    return index[torch.randperm(len(index), generator=gen)]
+
+
+@dataclass(frozen=True)
+class HeadSettings:
+    """Fixed up front (no tuning on the test set)."""
+
+    hidden: tuple[int, ...] = (64,)
+    dropout: float = 0.0
+    lr: float = 1e-3
+    encoder_lr: float = 1e-4  # fine-tune arm only
+    weight_decay: float = 1e-4
+    epochs: int = 300
+    batch_size: int = 64
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class _CodeHead(nn.Module):
+    """The head of an EncoderClassifier applied to precomputed codes (frozen arm)."""
+
+    def __init__(self, classifier: EncoderClassifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, codes):
+        return self.classifier.classify_codes(codes)
+
+
+def build_classifier(arm: str, pretrained: Encoder, settings: HeadSettings, seed: int,
+                     unlabelled: torch.Tensor) -> EncoderClassifier:
+    if arm not in ARMS:
+        raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
+    torch.manual_seed(seed)
+    if arm == "scratch":
+        encoder = Encoder(pretrained.latent_dim, pretrained.channels, pretrained.fc_layers,
+                          pretrained.fc[0].out_features if pretrained.fc_layers else 256)
+    else:
+        encoder = copy.deepcopy(pretrained)
+    encoder.to(unlabelled.device)
+    model = EncoderClassifier(encoder, settings.hidden, dropout=settings.dropout).to(unlabelled.device)
+    codes = latent_codes(encoder, unlabelled)
+    model.code_mean.copy_(codes.mean(0))
+    model.code_std.copy_(codes.std(0).clamp_min(1e-6))
+    if arm == "frozen":
+        for p in model.encoder.parameters():
+            p.requires_grad_(False)
+    return model
+
+
+def run_arm(arm: str, pretrained: Encoder, images: torch.Tensor, labels: torch.Tensor,
+            test_images: torch.Tensor, test_labels: torch.Tensor, settings: HeadSettings,
+            unlabelled: torch.Tensor, seed: int = 0, curve_every: int = 0,
+            test_codes: torch.Tensor | None = None, progress: bool = False):
+    """Train one arm on (images, labels); return ``(model, test_accuracy, history)``.
+
+    ``curve_every`` > 0 also records train/test loss and accuracy every that many epochs.
+    For the frozen arm the encoder runs once over the images (its output cannot change), and
+    ``test_codes`` may pass the test images' codes to skip re-encoding them."""
+    model = build_classifier(arm, pretrained, settings, seed, unlabelled)
+    common = dict(lr=settings.lr, weight_decay=settings.weight_decay,
+                  batch_size=settings.batch_size, seed=seed, progress=progress)
+    if arm == "frozen":
+        head = _CodeHead(model)
+        codes = latent_codes(model.encoder, images)
+        test_codes = latent_codes(model.encoder, test_images) if test_codes is None else test_codes
+        evals = {"train": (codes, labels), "test": (test_codes, test_labels)} if curve_every else None
+        history = train_classifier(head, codes, labels, settings.epochs, eval_sets=evals,
+                                   eval_every=curve_every or 1,
+                                   param_groups=[{"params": list(model.head.parameters())}], **common)
+        return model, accuracy(head, test_codes, test_labels), history
+    groups = [{"params": list(model.head.parameters())},
+              {"params": list(model.encoder.parameters()),
+               "lr": settings.encoder_lr if arm == "finetune" else settings.lr}]
+    evals = {"train": (images, labels), "test": (test_images, test_labels)} if curve_every else None
+    history = train_classifier(model, images, labels, settings.epochs, param_groups=groups,
+                               eval_sets=evals, eval_every=curve_every or 1, **common)
+    return model, accuracy(model, test_images, test_labels), history
+
+
+def full_data_reference(pretrained: Encoder, images, labels, test_images, test_labels,
+                        epochs: int, unlabelled: torch.Tensor, seed: int = 0,
+                        settings: HeadSettings = HeadSettings(), progress: bool = True):
+    """Upper bound: the same network (random init) trained on every label; returns
+    ``(model, test_accuracy, history)``."""
+    model = build_classifier("scratch", pretrained, settings, seed, unlabelled)
+    history = train_classifier(model, images, labels, epochs, lr=2e-3, weight_decay=settings.weight_decay,
+                               batch_size=128, seed=seed, progress=progress)
+    return model, accuracy(model, test_images, test_labels), history
+
+
+__all__ = ["ARMS", "HeadSettings", "balanced_subset", "build_classifier", "run_arm",
+           "full_data_reference", "History"]

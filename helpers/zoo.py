@@ -1,0 +1,128 @@
+"""Trained models by config: "the AE with latent_dim=10, fc_layers=1, seed=0 for this profile".
+
+Each getter returns the model from the artifact cache or trains it (and caches it), so every
+notebook runs standalone and later notebooks reuse what earlier ones trained.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .checkpoints import cached_model
+from .data import Split, load_mnist
+from .models import AutoEncoder, DigitCNN
+from .profiles import Profile, output_dirs
+from .training import History, accuracy, default_device, train_autoencoder, train_classifier
+
+AE_CHANNELS = (16, 32, 64)
+AE_FC_WIDTH = 512
+
+
+@dataclass
+class MNIST:
+    train: Split
+    test: Split
+
+
+def mnist(profile: Profile, device=None) -> MNIST:
+    """Both splits for ``profile`` (subsets in smoke), as tensors on ``device``."""
+    device = device or default_device()
+    return MNIST(load_mnist(True, profile.train_size, device),
+                 load_mnist(False, profile.test_size, device))
+
+
+def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: int = 0,
+                       input_noise: float = 0.0) -> dict:
+    return {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
+            "fc_width": AE_FC_WIDTH, "channels": list(AE_CHANNELS), "seed": int(seed),
+            "epochs": profile.ae_epochs, "lr": profile.ae_lr, "batch_size": profile.ae_batch_size,
+            "loss": "bce", "input_noise": float(input_noise),
+            "train_size": profile.train_size, "test_size": profile.test_size}
+
+
+def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: int | None = None,
+                    seed: int = 0, input_noise: float = 0.0,
+                    progress: bool = True) -> tuple[AutoEncoder, History]:
+    """The trained autoencoder for this config (cached), with its training history."""
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+    fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
+    config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise)
+    device = data.train.images.device
+
+    def build():
+        torch.manual_seed(seed)
+        return AutoEncoder(latent_dim, AE_CHANNELS, fc_layers, AE_FC_WIDTH)
+
+    def train(model):
+        history = train_autoencoder(model, data.train.images, data.test.images,
+                                    profile.ae_epochs, lr=profile.ae_lr,
+                                    batch_size=profile.ae_batch_size, seed=seed,
+                                    input_noise=input_noise, progress=progress)
+        return history.to_dict()
+
+    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
+    return model.to(device), History.from_dict(extra)
+
+
+def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
+                  progress: bool = True) -> tuple[DigitCNN, dict]:
+    """The evaluator CNN (trained once on MNIST train, cached) and its test accuracy."""
+    config = {"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
+              "train_size": profile.train_size, "test_size": profile.test_size, "lr": 2e-3}
+    device = data.train.images.device
+
+    def build():
+        torch.manual_seed(seed)
+        return DigitCNN()
+
+    def train(model):
+        history = train_classifier(model, data.train.images, data.train.labels,
+                                   profile.evaluator_epochs, lr=2e-3, batch_size=128,
+                                   seed=seed, progress=progress)
+        return {"history": history.to_dict(),
+                "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
+
+    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
+    return model.to(device), extra
+
+
+def autoencoder_row(model: AutoEncoder, history: History) -> dict:
+    """One table row: size, final test reconstruction scores and training time."""
+    last = history.rows[-1] if history.rows else {}
+    return {"d": model.encoder.latent_dim, "fc_layers": model.encoder.fc_layers,
+            "params": sum(p.numel() for p in model.parameters()),
+            "test_mse": last.get("test_mse"), "test_psnr_db": last.get("test_psnr"),
+            "test_bce": last.get("test_bce"), "train_s": history.seconds}
+
+
+def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor, noise_dim: int,
+                   objective: str, steps: int, labels: torch.Tensor | None = None, seed: int = 0,
+                   snapshot_every: int = 0, progress: bool = True):
+    """A GAN generator trained on ``codes`` of the autoencoder described by ``autoencoder_cfg``
+    (conditional on ``labels`` if given), cached like the other models. Returns
+    ``(G, history, snapshots)``."""
+    from .checkpoints import config_key
+    from .gan import train_latent_gan
+    from .models import LatentGenerator
+
+    config = {"kind": "cgan" if labels is not None else "gan", "autoencoder": config_key(autoencoder_cfg),
+              "noise_dim": noise_dim, "objective": objective, "steps": steps, "seed": seed,
+              "batch_size": profile.gan_batch_size, "hidden": [256, 256],
+              "snapshot_every": snapshot_every, "n_codes": len(codes)}
+    d = codes.shape[1]
+
+    def build():
+        return LatentGenerator(noise_dim, d, (256, 256), 10 if labels is not None else None)
+
+    def train(model):
+        G, _, history, snaps = train_latent_gan(codes, noise_dim, objective, steps, profile.gan_batch_size,
+                                                labels=labels, seed=seed, snapshot_every=snapshot_every,
+                                                progress=progress)
+        model.load_state_dict(G.state_dict())
+        return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
+
+    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, codes.device)
+    snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
+    return G.to(codes.device), History.from_dict(extra["history"]), snapshots
