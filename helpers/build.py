@@ -101,7 +101,15 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def provenance(profile: str, notebook_seconds: dict[str, float], total: float) -> dict:
+def cache_statistics(artifacts: Path, since: float) -> dict:
+    """How many cached models this build trained (written after ``since``) or reused."""
+    files = list(Path(artifacts).glob("*.pt")) if Path(artifacts).exists() else []
+    trained = sorted(p.name for p in files if p.stat().st_mtime >= since)
+    return {"trained": len(trained), "loaded_from_earlier_runs": len(files) - len(trained)}
+
+
+def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
+               cache: dict | None = None) -> dict:
     import torch
 
     from .training import default_device
@@ -112,7 +120,8 @@ def provenance(profile: str, notebook_seconds: dict[str, float], total: float) -
     return {"commit": _git_commit(), "profile": profile, "device": name,
             "torch": torch.__version__, "python": platform.python_version(),
             "platform": platform.platform(), "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "notebook_seconds": notebook_seconds, "total_seconds": round(total, 1)}
+            "notebook_seconds": notebook_seconds, "total_seconds": round(total, 1),
+            "cache": cache or {}}
 
 
 def appendix(prov: dict) -> str:
@@ -120,7 +129,8 @@ def appendix(prov: dict) -> str:
     return f"""# Appendix: environment and provenance
 
 Every number in this report was computed by the build described here (`make report`); the same
-values are in `report/metrics.json`.
+values are in `report/metrics.json`. Wall times include training only for models this build
+trained; models already in the cache (same configuration, from an earlier run) were loaded.
 
 | item | value |
 |---|---|
@@ -131,6 +141,8 @@ values are in `report/metrics.json`.
 | platform | {prov['platform']} |
 | built (UTC) | {prov['built']} |
 | total wall time | {prov['total_seconds'] / 60:.1f} min |
+| models trained in this build | {prov.get('cache', {}).get('trained', 'n/a')} |
+| models loaded from the cache of an earlier run | {prov.get('cache', {}).get('loaded_from_earlier_runs', 'n/a')} |
 
 | notebook | wall time (s) |
 |---|---|
@@ -223,16 +235,17 @@ def summary_markdown(metrics: dict) -> str:
     return head + table + "\n"
 
 
-def _update_readme(summary: str) -> None:
+def update_readme_section(body: str, marker: str = "results") -> None:
+    """Replace the README text between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
     readme = PROJECT_ROOT / "README.md"
     if not readme.exists():
         return
     text = readme.read_text()
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     if start in text and end in text:
         before, rest = text.split(start, 1)
         _, after = rest.split(end, 1)
-        readme.write_text(f"{before}{start}\n{summary}{end}{after}")
+        readme.write_text(f"{before}{start}\n{body}{end}{after}")
 
 
 def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebooks: bool = True,
@@ -242,19 +255,20 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
     notebooks = notebooks or source_notebooks()
     if not notebooks:
         raise BuildError("no notebooks/NN_*.ipynb found")
-    start = time.perf_counter()
+    start, wall_start = time.perf_counter(), time.time()
     if execute_notebooks:
         seconds = execute(notebooks, dirs["executed"], profile.name, log=log)
     else:
         seconds = {nb.name: 0.0 for nb in notebooks}
     executed = [dirs["executed"] / nb.name for nb in notebooks]
-    prov = provenance(profile.name, seconds, time.perf_counter() - start)
+    prov = provenance(profile.name, seconds, time.perf_counter() - start,
+                      cache_statistics(dirs["artifacts"], wall_start))
     metrics = record_metrics(dirs["report"] / "metrics.json", {"provenance": prov})
     out = export(merge(executed, appendix(prov)), dirs["report"], prov, log=log)
     summary = summary_markdown(metrics)
     (dirs["report"] / "summary.md").write_text(summary)
     if profile.name == "full":
-        _update_readme(summary)
+        update_readme_section(summary)
     log(f"report: {out} ({prov['total_seconds'] / 60:.1f} min of notebooks)")
     return out
 

@@ -46,6 +46,16 @@ def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> 
         raise
 
 
+def remove_stale_temporaries(path: Path) -> int:
+    """Delete temp files left beside ``path`` by a writer that was killed (SIGKILL skips the
+    clean-up in :func:`atomic_write`). Returns how many were removed."""
+    removed = 0
+    for tmp in Path(path).parent.glob(f".{Path(path).name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
 def save_checkpoint(path: Path, config: dict, state_dict: dict, extra: dict | None = None) -> None:
     payload = {"format": FORMAT_VERSION, "config": config, "state_dict": state_dict,
                "extra": extra or {}}
@@ -78,6 +88,7 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
     built, trained (``train(model)`` returns a JSON-able dict kept beside the weights, e.g. the
     history) and saved. Returns ``(model, extra)``."""
     path = Path(directory) / f"{config_key(config)}.pt"
+    remove_stale_temporaries(path)
     model = build()
     if path.exists():
         try:

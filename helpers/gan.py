@@ -41,14 +41,49 @@ def generator_loss(objective: str, fake_score) -> torch.Tensor:
     return -fake_score.mean()  # wgan-gp and hinge
 
 
+def train_code_classifier(codes: torch.Tensor, labels: torch.Tensor, epochs: int = 3,
+                          hidden=(256,), seed: int = 0) -> nn.Module:
+    """A small MLP digit classifier on (standardised) latent codes, for the auxiliary loss."""
+    from .models import mlp
+
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
+    net = mlp([codes.shape[1], *hidden, 10]).to(codes.device)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(codes), generator=gen).to(codes.device).split(256):
+            loss = F.cross_entropy(net((codes[idx] - mean) / std), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    classifier = nn.Sequential(_Standardise(mean, std), net).eval()
+    for p in classifier.parameters():
+        p.requires_grad_(False)
+    return classifier
+
+
+class _Standardise(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", mean.clone())
+        self.register_buffer("std", std.clone())
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
 def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan-gp",
                      steps: int = 5000, batch_size: int = 256, labels: torch.Tensor | None = None,
                      hidden=(256, 256), lr: float = 2e-4, critic_steps: int | None = None,
-                     gp_weight: float = 10.0, seed: int = 0, snapshot_every: int = 0,
-                     n_snapshot: int = 64, progress: bool = True):
+                     gp_weight: float = 10.0, aux_weight: float = 0.0, seed: int = 0,
+                     snapshot_every: int = 0, n_snapshot: int = 64, progress: bool = True):
     """Train G: noise -> code and D: code -> score on ``codes`` (N, d) (conditional on ``labels``
-    when given). Returns ``(G, D, history, snapshots)``; ``snapshots`` maps a step to the codes G
-    makes for a fixed noise batch (empty unless ``snapshot_every`` > 0)."""
+    when given). ``aux_weight`` > 0 (conditional only) adds ``aux_weight`` x the cross-entropy of a
+    code classifier, trained beforehand on the real (code, label) pairs, on G's codes for the
+    requested digits (the AC-GAN idea, with a fixed classifier). Returns
+    ``(G, D, history, snapshots)``; ``snapshots`` maps a step to the codes G makes for a fixed
+    noise batch (empty unless ``snapshot_every`` > 0)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if steps < 0:
@@ -57,7 +92,10 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
         raise ValueError(f"need (N >= 2, d) codes, got {tuple(codes.shape)}")
     if labels is not None and len(labels) != len(codes):
         raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
+    if aux_weight and labels is None:
+        raise ValueError("aux_weight needs labels (a conditional GAN)")
     gen = set_seed(seed)
+    aux = train_code_classifier(codes, labels, seed=seed) if aux_weight else None
     device, d = codes.device, codes.shape[1]
     n_classes = 10 if labels is not None else None
     G = LatentGenerator(noise_dim, d, hidden, n_classes).to(device)
@@ -99,7 +137,10 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
             loss_d.backward()
             opt_d.step()
         _, _, noise, fake_y = draw()
-        loss_g = generator_loss(objective, D(G(noise, fake_y), fake_y))
+        fake = G(noise, fake_y)
+        loss_g = generator_loss(objective, D(fake, fake_y))
+        if aux is not None:
+            loss_g = loss_g + aux_weight * F.cross_entropy(aux(fake), fake_y)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()

@@ -2,6 +2,8 @@
 statistics of a predicted-class histogram."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from scipy import linalg
@@ -81,10 +83,12 @@ def frechet_distance(features_a, features_b, eps: float = 1e-6) -> float:
 def frechet_distance_from_moments(mu_a, cov_a, mu_b, cov_b, eps: float = 1e-6) -> float:
     mu_a, mu_b = np.atleast_1d(mu_a), np.atleast_1d(mu_b)
     cov_a, cov_b = np.atleast_2d(cov_a), np.atleast_2d(cov_b)
-    covmean, _ = linalg.sqrtm(cov_a @ cov_b, disp=False)
-    if not np.isfinite(covmean).all():  # near-singular product: regularise, as in the FID code
-        offset = np.eye(len(cov_a)) * eps
-        covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    with warnings.catch_warnings():  # singular products are handled just below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(cov_a @ cov_b)
+        if not np.isfinite(covmean).all():  # near-singular product: regularise, as in the FID code
+            offset = np.eye(len(cov_a)) * eps
+            covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
     covmean = covmean.real
     diff = mu_a - mu_b
     return float(max(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean), 0.0))

@@ -30,17 +30,17 @@ class Profile:
     decor_seeds: tuple[int, ...] = (0, 1, 2)
     decor_images: tuple[int, ...] = (1000, 5000, 10000)
     # evaluator (digit classifier used to judge generated images)
-    evaluator_epochs: int = 3
+    evaluator_epochs: int = 4
     # Q3 transfer learning
     label_budgets: tuple[int, ...] = (10, 20, 50, 100, 300)
     label_subsets: int = 5
     head_epochs: int = 300
     full_data_epochs: int = 4
     # Q4/Q5 latent GANs
-    gan_steps: int = 4000
-    gan_batch_size: int = 256
+    gan_steps: int = 12000
+    gan_batch_size: int = 512
     gan_eval_samples: int = 10000
-    cgan_steps: int = 4000
+    cgan_steps: int = 12000
     interpolation_pairs: int = 6
     extras: dict = field(default_factory=dict)
 
@@ -61,9 +61,10 @@ PROFILES: dict[str, Profile] = {
         label_subsets=2,
         head_epochs=30,
         full_data_epochs=1,
-        gan_steps=150,
+        gan_steps=200,
+        gan_batch_size=256,
         gan_eval_samples=1000,
-        cgan_steps=150,
+        cgan_steps=200,
         interpolation_pairs=2,
     ),
 }

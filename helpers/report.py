@@ -51,20 +51,32 @@ def record_metrics(path: Path, updates: dict) -> dict:
     return merged
 
 
-def format_table(df: pd.DataFrame, floatfmt: str = ".4g") -> pd.DataFrame:
-    """Strings for display: floats with ``floatfmt``, integers with thousands separators."""
+def format_table(df: pd.DataFrame, floatfmt: str | dict = ".4g") -> pd.DataFrame:
+    """Strings for display: floats with ``floatfmt`` (one format, or a dict column -> format with
+    ``"default"`` for the rest), integers with thousands separators."""
     out = df.copy()
+    formats = floatfmt if isinstance(floatfmt, dict) else {"default": floatfmt}
     for col in out.columns:
+        fmt = formats.get(col, formats.get("default", ".4g"))
         if pd.api.types.is_bool_dtype(out[col]):
             out[col] = out[col].map({True: "yes", False: "no"})
         elif pd.api.types.is_integer_dtype(out[col]):
             out[col] = out[col].map(lambda v: f"{v:,}")
         elif pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "n/a" if pd.isna(v) else format(v, floatfmt))
+            out[col] = out[col].map(lambda v, f=fmt: "n/a" if pd.isna(v) else format(v, f))
     out = out.astype(str).apply(lambda c: c.str.replace("|", r"\|", regex=False))
     out.columns = [str(c).replace("|", r"\|") for c in out.columns]
     out.index = [str(i).replace("|", r"\|") for i in out.index]
     return out
+
+
+def read_metrics(profile: Profile | str) -> dict:
+    """The profile's metrics.json as recorded so far ({} if none)."""
+    path = output_dirs(profile if isinstance(profile, str) else profile.name)["report"] / "metrics.json"
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
 
 
 class Section:
@@ -89,7 +101,7 @@ class Section:
         plt.close(fig)
         display(Markdown(f"**Figure {self.number}.{self._figures}.** {caption}"))
 
-    def table(self, df: pd.DataFrame, caption: str, floatfmt: str = ".4g", index: bool = False):
+    def table(self, df: pd.DataFrame, caption: str, floatfmt: str | dict = ".4g", index: bool = False):
         from IPython.display import Markdown, display
 
         self._tables += 1

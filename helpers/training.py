@@ -174,8 +174,10 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
                      lr: float = 1e-3, weight_decay: float = 0.0, batch_size: int = 128,
                      param_groups: list[dict] | None = None, seed: int = 0,
                      eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
-                     eval_every: int = 1, progress: bool = True) -> History:
-    """Cross-entropy training with Adam(W). ``param_groups`` overrides which parameters train
+                     eval_every: int = 1, schedule: str = "constant",
+                     progress: bool = True) -> History:
+    """Cross-entropy training with Adam(W), at a constant learning rate or with a one-cycle
+    schedule (``schedule="onecycle"``). ``param_groups`` overrides which parameters train
     (e.g. a frozen encoder is simply left out, a fine-tuned one gets a smaller lr).
     ``eval_sets`` maps a name to (images, labels), evaluated every ``eval_every`` epochs."""
     if epochs < 0:
@@ -187,7 +189,14 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     if images.ndim == 4:
         model.to(memory_format=torch.channels_last)
     groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    if schedule not in ("constant", "onecycle"):
+        raise ValueError(f"schedule must be 'constant' or 'onecycle', got {schedule!r}")
     opt = torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
+    sched = None
+    if schedule == "onecycle":
+        steps = max(1, epochs * -(-len(images) // batch_size))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g.get("lr", lr) for g in opt.param_groups],
+                                                    total_steps=steps, pct_start=0.15)
     history, start = History(), time.perf_counter()
     for epoch in _progress(range(epochs), "classifier epochs", enabled=progress):
         model.train()
@@ -197,6 +206,8 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
             total += loss.item() * len(idx)
             count += len(idx)
         if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):

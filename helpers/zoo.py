@@ -70,7 +70,8 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
                   progress: bool = True) -> tuple[DigitCNN, dict]:
     """The evaluator CNN (trained once on MNIST train, cached) and its test accuracy."""
     config = {"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
-              "train_size": profile.train_size, "test_size": profile.test_size, "lr": 2e-3}
+              "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
+              "schedule": "onecycle"}
     device = data.train.images.device
 
     def build():
@@ -79,8 +80,8 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
 
     def train(model):
         history = train_classifier(model, data.train.images, data.train.labels,
-                                   profile.evaluator_epochs, lr=2e-3, batch_size=128,
-                                   seed=seed, progress=progress)
+                                   profile.evaluator_epochs, lr=3e-3, batch_size=128,
+                                   seed=seed, schedule="onecycle", progress=progress)
         return {"history": history.to_dict(),
                 "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
 
@@ -99,7 +100,7 @@ def autoencoder_row(model: AutoEncoder, history: History) -> dict:
 
 def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor, noise_dim: int,
                    objective: str, steps: int, labels: torch.Tensor | None = None, seed: int = 0,
-                   snapshot_every: int = 0, progress: bool = True):
+                   snapshot_every: int = 0, aux_weight: float = 0.0, progress: bool = True):
     """A GAN generator trained on ``codes`` of the autoencoder described by ``autoencoder_cfg``
     (conditional on ``labels`` if given), cached like the other models. Returns
     ``(G, history, snapshots)``."""
@@ -110,7 +111,7 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
     config = {"kind": "cgan" if labels is not None else "gan", "autoencoder": config_key(autoencoder_cfg),
               "noise_dim": noise_dim, "objective": objective, "steps": steps, "seed": seed,
               "batch_size": profile.gan_batch_size, "hidden": [256, 256],
-              "snapshot_every": snapshot_every, "n_codes": len(codes)}
+              "snapshot_every": snapshot_every, "n_codes": len(codes), "aux_weight": aux_weight}
     d = codes.shape[1]
 
     def build():
@@ -119,7 +120,7 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
     def train(model):
         G, _, history, snaps = train_latent_gan(codes, noise_dim, objective, steps, profile.gan_batch_size,
                                                 labels=labels, seed=seed, snapshot_every=snapshot_every,
-                                                progress=progress)
+                                                aux_weight=aux_weight, progress=progress)
         model.load_state_dict(G.state_dict())
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 

@@ -1,0 +1,141 @@
+"""Speed benchmark: ``python -m helpers.bench`` (``make bench``) -> ``report/benchmark.json``.
+
+Measured in one run on one machine:
+1. one AE training epoch with the project's tensor-resident, index-batched data against the common
+   ``DataLoader(MNIST, transform=Compose([Pad(2), ToTensor()]))`` pipeline (same model, batch size
+   and threads); the DataLoader epoch is timed on a fraction of the batches and extrapolated;
+2. throughput: AE training (images/s), latent-GAN training (codes/s), evaluator inference (images/s);
+3. the notebooks' wall times from the last full build's provenance.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoints import atomic_write
+from .data import batch_indices, data_root, load_mnist
+from .gan import train_latent_gan
+from .models import AutoEncoder, DigitCNN
+from .profiles import get_profile, output_dirs
+from .zoo import AE_CHANNELS, AE_FC_WIDTH
+
+
+def _ae_step(model, opt, x):
+    loss = F.binary_cross_entropy_with_logits(model.decoder.logits(model.encoder(x)), x)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def _new_ae():
+    torch.manual_seed(0)
+    model = AutoEncoder(10, AE_CHANNELS, 2, AE_FC_WIDTH).to(memory_format=torch.channels_last)
+    return model, torch.optim.Adam(model.parameters(), 4e-3)
+
+
+def tensor_epoch_seconds(images: torch.Tensor, batch_size: int, max_batches: int) -> tuple[float, int]:
+    model, opt = _new_ae()
+    gen = torch.Generator().manual_seed(0)
+    batches = list(batch_indices(len(images), batch_size, gen))
+    _ae_step(model, opt, images[batches[0]].contiguous(memory_format=torch.channels_last))  # warm-up
+    start, n = time.perf_counter(), 0
+    for idx in batches[:max_batches]:
+        _ae_step(model, opt, images[idx].contiguous(memory_format=torch.channels_last))
+        n += len(idx)
+    per_image = (time.perf_counter() - start) / n
+    return per_image * len(images), n
+
+
+def dataloader_epoch_seconds(batch_size: int, max_batches: int, workers: int) -> float:
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    ds = datasets.MNIST(str(data_root()), train=True, download=True,
+                        transform=transforms.Compose([transforms.Pad(2), transforms.ToTensor()]))
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers,
+                        generator=torch.Generator().manual_seed(0))
+    model, opt = _new_ae()
+    it = iter(loader)
+    x, _ = next(it)
+    _ae_step(model, opt, x.contiguous(memory_format=torch.channels_last))  # warm-up
+    start, n = time.perf_counter(), 0
+    for i, (x, _) in enumerate(it):
+        if i >= max_batches:
+            break
+        _ae_step(model, opt, x.contiguous(memory_format=torch.channels_last))
+        n += len(x)
+    return (time.perf_counter() - start) / n * len(ds)
+
+
+def gan_codes_per_second(steps: int = 200) -> float:
+    codes = torch.randn(60000, 10)
+    start = time.perf_counter()
+    train_latent_gan(codes, 8, "wgan-gp", steps=steps, batch_size=256, progress=False)
+    return steps * 5 * 256 / (time.perf_counter() - start)  # codes seen by the critic
+
+
+@torch.inference_mode()
+def evaluator_images_per_second(images: torch.Tensor) -> float:
+    model = DigitCNN().eval().to(memory_format=torch.channels_last)
+    model(images[:2000].contiguous(memory_format=torch.channels_last))
+    start = time.perf_counter()
+    for i in range(0, len(images), 2000):
+        model(images[i:i + 2000].contiguous(memory_format=torch.channels_last))
+    return len(images) / (time.perf_counter() - start)
+
+
+def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict:
+    threads = torch.get_num_threads()
+    train = load_mnist(True)
+    tensor_epoch, n = tensor_epoch_seconds(train.images, batch_size, max_batches)
+    loader_epoch = dataloader_epoch_seconds(batch_size, max_batches, workers)
+    result = {
+        "machine": f"{platform.processor() or platform.machine()}, {platform.platform()}",
+        "threads": threads, "torch": torch.__version__, "batch_size": batch_size,
+        "timed_batches": max_batches, "dataloader_workers": workers,
+        "tensor_epoch_seconds": round(tensor_epoch, 1), "dataloader_epoch_seconds": round(loader_epoch, 1),
+        "epoch_speedup_vs_dataloader": round(loader_epoch / tensor_epoch, 2),
+        "ae_train_images_per_s": round(len(train.images) / tensor_epoch, 1),
+        "gan_codes_per_s": round(gan_codes_per_second(), 1),
+        "evaluator_images_per_s": round(evaluator_images_per_second(load_mnist(False).images), 1),
+    }
+    metrics = output_dirs(get_profile("full"))["report"] / "metrics.json"
+    if metrics.exists():
+        result["notebook_seconds_last_full_build"] = json.loads(metrics.read_text()).get(
+            "provenance", {}).get("notebook_seconds")
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=120, help="batches timed per pipeline")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
+    args = parser.parse_args(argv)
+    result = run(max_batches=args.batches, workers=args.workers)
+    out = output_dirs(get_profile("full"))["report"] / "benchmark.json"
+    atomic_write(out, lambda f: f.write(json.dumps(result, indent=2) + "\n"), "w")
+    from .build import update_readme_section
+
+    rows = [("machine", f"{result['machine']}, {result['threads']} threads, torch {result['torch']}"),
+            ("AE epoch, tensor-resident batching", f"{result['tensor_epoch_seconds']} s"),
+            ("AE epoch, DataLoader + Pad/ToTensor", f"{result['dataloader_epoch_seconds']} s"),
+            ("speed-up", f"{result['epoch_speedup_vs_dataloader']}x"),
+            ("AE training", f"{result['ae_train_images_per_s']:,.0f} images/s"),
+            ("latent WGAN-GP training", f"{result['gan_codes_per_s']:,.0f} codes/s"),
+            ("evaluator inference", f"{result['evaluator_images_per_s']:,.0f} images/s")]
+    update_readme_section("| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n",
+                          "bench")
+    width = max(map(len, result))
+    for k, v in result.items():
+        print(f"{k:<{width}}  {v}")
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

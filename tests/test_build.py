@@ -1,0 +1,86 @@
+"""The report pipeline end to end in the smoke profile, interrupted and resumed."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers.build import BuildError, source_notebooks
+from helpers.checkpoints import load_checkpoint
+from helpers.profiles import PROJECT_ROOT, output_dirs
+
+SECTION_TITLES = ["Convolutional autoencoder (Q1)", "Decorrelation of the latent code (Q2)",
+                  "Transfer learning with few labels (Q3)", "GAN in the autoencoder",
+                  "A generator that draws the digit you ask for (Q5)", "Theory",
+                  "Appendix: environment and provenance"]
+
+
+def _build(env, timeout):
+    return subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke"], cwd=PROJECT_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def _checkpoints(artifacts: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in artifacts.glob("*.pt")}
+
+
+@pytest.mark.slow
+def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
+    env = dict(os.environ, EX3_PROFILE="smoke", EX3_ARTIFACTS=str(tmp_path / "artifacts"))
+    artifacts = tmp_path / "artifacts" / "smoke"
+    # 1. start a build and kill the whole process group once a few models are cached
+    proc = _build(env, timeout=600)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(_checkpoints(artifacts)) < 3 and proc.poll() is None:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _checkpoints(artifacts)
+    assert before, "the interrupted build had cached nothing"
+    # 2. re-run to the end: it must reuse every model trained before the kill
+    proc = _build(env, timeout=600)
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-3000:]
+    after = _checkpoints(artifacts)
+    assert all(after[name] == mtime for name, mtime in before.items()), "a cached model was retrained"
+    assert not list(artifacts.glob(".*.tmp")), "half-written files left behind"
+    for path in artifacts.glob("*.pt"):
+        payload = load_checkpoint(path, __import__("torch").load(path, weights_only=True)["config"])
+        assert payload["state_dict"]
+    # 3. the document holds every section
+    report = output_dirs("smoke")["report"]
+    pdf, html = report / "ex3.pdf", report / "ex3.html"
+    if "xelatex not found" not in out and "pandoc not found" not in out:
+        assert pdf.exists()
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout \
+            if subprocess.run(["which", "pdftotext"], capture_output=True).returncode == 0 \
+            else (report / "_build" / "ex3.tex").read_text()
+    else:
+        text = html.read_text()
+    text = " ".join(text.replace("’", "'").split())
+    for title in SECTION_TITLES:
+        assert title in text, f"section {title!r} missing from the report"
+    for nb in source_notebooks():
+        assert (report / "executed" / nb.name).exists()
+    assert (report / "metrics.json").exists() and (report / "summary.md").exists()
+
+
+def test_a_failing_notebook_is_named(tmp_path):
+    import nbformat
+
+    from helpers.build import execute
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "ex3", "display_name": "ex3", "language": "python"}
+    params = nbformat.v4.new_code_cell("PROFILE = 'smoke'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise ValueError('boom')")]
+    path = tmp_path / "01_broken.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(BuildError, match=r"01_broken.ipynb failed in cell .*ValueError: boom"):
+        execute([path], tmp_path / "out", "smoke", log=lambda *_: None)
+    assert (tmp_path / "out" / "01_broken.ipynb").exists()

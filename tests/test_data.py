@@ -1,0 +1,69 @@
+import gzip
+import urllib.error
+
+import pytest
+import torch
+
+from helpers import data
+from helpers.data import MNISTUnavailable, batch_indices, load_mnist, pad_to_32, per_digit_indices
+
+
+def test_pad_to_32_shape_range_and_border():
+    x = torch.full((3, 28, 28), 255, dtype=torch.uint8)
+    y = pad_to_32(x)
+    assert y.shape == (3, 1, 32, 32) and y.dtype == torch.float32
+    assert y[:, :, 2:30, 2:30].eq(1).all()
+    assert y[:, :, :2].eq(0).all() and y[:, :, :, -2:].eq(0).all()
+
+
+def test_pad_rejects_wrong_shape():
+    with pytest.raises(ValueError, match="28, 28"):
+        pad_to_32(torch.zeros(3, 32, 32, dtype=torch.uint8))
+
+
+def test_load_mnist_tensors(mnist_small):
+    train, test = mnist_small
+    assert train.images.shape == (512, 1, 32, 32) and test.images.shape == (256, 1, 32, 32)
+    assert 0 <= train.images.min() and train.images.max() <= 1
+    assert train.images[:, :, :2].abs().sum() == 0  # zero padding
+    assert set(train.labels.tolist()) == set(range(10))
+
+
+def test_missing_archives_offline_gives_instructions(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("torchvision.datasets.utils.urlopen", offline, raising=False)
+    monkeypatch.setattr("torchvision.datasets.mnist.download_and_extract_archive",
+                        lambda *a, **k: offline(), raising=False)
+    with pytest.raises(MNISTUnavailable) as err:
+        load_mnist(False, root=tmp_path)
+    message = str(err.value)
+    for name in data.ARCHIVES:
+        assert name in message
+    assert str(tmp_path) in message
+
+
+def test_corrupt_archive_is_named(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    with gzip.open(raw / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(b"truncated")
+    with pytest.raises(MNISTUnavailable, match="t10k-images-idx3-ubyte.gz is corrupt"):
+        load_mnist(False, root=tmp_path)
+
+
+def test_batch_indices_cover_everything_once_and_are_seeded():
+    a = torch.cat(list(batch_indices(103, 10, torch.Generator().manual_seed(1))))
+    b = torch.cat(list(batch_indices(103, 10, torch.Generator().manual_seed(1))))
+    c = torch.cat(list(batch_indices(103, 10, torch.Generator().manual_seed(2))))
+    assert sorted(a.tolist()) == list(range(103))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    with pytest.raises(ValueError):
+        next(batch_indices(10, 0))
+
+
+def test_per_digit_indices(mnist_small):
+    _, test = mnist_small
+    idx = per_digit_indices(test.labels, per_digit=2)
+    assert test.labels[idx].tolist() == [d for d in range(10) for _ in range(2)]

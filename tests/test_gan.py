@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import torch
+
+from helpers.evaluation import Evaluator, conditional_accuracy, path_metrics
+from helpers.gan import DigitGenerator, interpolate, invert_generator, sample_codes, train_latent_gan
+from helpers.models import Decoder, DigitCNN
+
+
+def _codes(n=512, d=4):
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(10, (n,), generator=g)
+    return torch.randn(n, d, generator=g) + labels[:, None].float(), labels
+
+
+@pytest.mark.parametrize("objective", ["nsgan", "wgan-gp", "hinge"])
+def test_a_few_gan_steps_change_the_generator(objective):
+    codes, _ = _codes()
+    G0, _, _, _ = train_latent_gan(codes, 3, objective, steps=0, batch_size=64, progress=False)
+    G, D, history, snaps = train_latent_gan(codes, 3, objective, steps=20, batch_size=64,
+                                            snapshot_every=10, progress=False)
+    z = torch.randn(8, 3)
+    assert G(z).shape == (8, 4) and D(G(z)).shape == (8,)
+    assert not torch.allclose(G(z), G0(z))
+    assert sorted(snaps) == [1, 10, 20] and len(history.rows) > 0
+
+
+def test_gan_rejects_bad_arguments():
+    codes, labels = _codes()
+    with pytest.raises(ValueError, match="objective"):
+        train_latent_gan(codes, 3, "minimax-ish", steps=1)
+    with pytest.raises(ValueError, match="labels"):
+        train_latent_gan(codes, 3, labels=labels[:10], steps=1)
+
+
+def test_gan_training_is_deterministic():
+    codes, labels = _codes()
+    outs = [train_latent_gan(codes, 3, "nsgan", steps=15, batch_size=32, labels=labels, progress=False)[0]
+            for _ in range(2)]
+    z, y = torch.randn(5, 3), torch.arange(5)
+    assert torch.equal(outs[0](z, y), outs[1](z, y))
+
+
+def test_interpolate_endpoints_and_order():
+    a, b = torch.zeros(3), torch.ones(3)
+    path = interpolate(a, b, 5)
+    assert path.shape == (5, 3) and torch.equal(path[0], b) and torch.equal(path[-1], a)
+    with pytest.raises(ValueError):
+        interpolate(a, torch.ones(4))
+
+
+def test_inversion_recovers_codes_the_generator_can_make():
+    codes, _ = _codes()
+    G, _, _, _ = train_latent_gan(codes, 3, "nsgan", steps=30, batch_size=64, progress=False)
+    target = sample_codes(G, 4, seed=5)
+    z = invert_generator(G, target, restarts=4, steps=300, lr=0.05)
+    err = ((G(z) - target) / G.code_std).pow(2).mean()
+    assert err < 1e-2
+
+
+def test_digit_generator_shapes_seed_and_errors():
+    codes, labels = _codes(d=6)
+    G, _, _, _ = train_latent_gan(codes, 3, "nsgan", steps=2, batch_size=32, labels=labels, progress=False)
+    gen = DigitGenerator(G, Decoder(6, fc_layers=0))
+    imgs = gen(7, 5, seed=1)
+    assert imgs.shape == (5, 1, 32, 32)
+    assert torch.equal(imgs, gen(7, 5, seed=1)) and not torch.equal(imgs, gen(7, 5, seed=2))
+    for bad_digit in (-1, 10, 3.0, True):
+        with pytest.raises(ValueError, match="digit"):
+            gen(bad_digit, 2)
+    for bad_n in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="n must"):
+            gen(1, bad_n)
+
+
+def test_conditional_accuracy_on_a_stub_batch():
+    assert conditional_accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+    with pytest.raises(ValueError):
+        conditional_accuracy([1, 2], [1])
+
+
+
+
+def test_conditional_report_and_path_metrics_with_a_known_classifier():
+    class Known(DigitCNN):
+        def features(self, x):
+            return x.flatten(1)[:, :12]
+
+    net = Known()
+    # make the head read one-hot logits from the first 10 features
+    net.out = torch.nn.Linear(12, 10, bias=False)
+    with torch.no_grad():
+        net.out.weight.zero_()
+        net.out.weight[:, :10] = 100 * torch.eye(10)
+
+    def images_for(digits, noise=0.0):
+        x = torch.zeros(len(digits), 1, 32, 32)
+        flat = x.view(len(digits), -1)
+        flat[torch.arange(len(digits)), torch.tensor(digits)] = 1.0
+        flat[:, 10:12] = noise * torch.randn(len(digits), 2, generator=torch.Generator().manual_seed(0))
+        return x
+
+    real_labels = torch.arange(10).repeat(5)
+    ev = Evaluator(net, images_for(real_labels.tolist(), noise=1.0))
+    requested = torch.arange(10).repeat(4)
+    produced = requested.clone()
+    produced[:4] = (produced[:4] + 1) % 10  # 4 of 40 wrong
+    rep = ev.conditional_report(images_for(produced.tolist(), noise=1.0), requested, real_labels)
+    assert rep["accuracy"] == pytest.approx(0.9)
+    m = path_metrics(ev, images_for([3, 3, 5, 8, 8]), 3, 8)
+    assert m["third_digit"] is True and m["confident_share"] == 1.0
+    assert path_metrics(ev, images_for([3, 3, 8, 8]), 3, 8)["third_digit"] is False
+
+
+def test_auxiliary_classifier_term():
+    codes, labels = _codes()
+    with pytest.raises(ValueError, match="aux_weight needs labels"):
+        train_latent_gan(codes, 3, "nsgan", steps=1, aux_weight=1.0)
+    plain = train_latent_gan(codes, 3, "nsgan", steps=20, batch_size=32, labels=labels, progress=False)[0]
+    aux = train_latent_gan(codes, 3, "nsgan", steps=20, batch_size=32, labels=labels, aux_weight=1.0,
+                           progress=False)[0]
+    z, y = torch.randn(5, 3), torch.arange(5)
+    assert not torch.allclose(plain(z, y), aux(z, y))

@@ -1,0 +1,51 @@
+import json
+
+import pandas as pd
+import pytest
+
+from helpers.build import summary_markdown
+from helpers.profiles import get_profile, output_dirs
+from helpers.report import format_table, record_metrics
+
+
+def test_profiles_and_overrides():
+    assert get_profile("full").train_size is None
+    smoke = get_profile("smoke", latent_dims=[2, 3])
+    assert smoke.latent_dims == (2, 3) and smoke.train_size == 2048
+    assert get_profile("smoke", ae_epochs=None).ae_epochs == get_profile("smoke").ae_epochs
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "fast"}, "unknown profile"),
+    ({"latent_dims": (0, 4)}, "latent_dim must be >= 1"),
+    ({"ae_epochs": -1}, "ae_epochs must be >= 1"),
+    ({"label_budgets": (10, 5000)}, "exceeds"),
+    ({"fc_variants": (-1,)}, "fc_layers"),
+    ({"not_a_setting": 1}, "unknown profile setting"),
+])
+def test_bad_parameters_fail_fast(kwargs, message):
+    name = kwargs.pop("name", "smoke")
+    with pytest.raises(ValueError, match=message):
+        get_profile(name, **kwargs)
+
+
+def test_smoke_outputs_never_touch_the_committed_report():
+    full, smoke = output_dirs("full"), output_dirs("smoke")
+    assert smoke["report"] == full["report"] / "smoke"
+    assert smoke["figures"] == full["figures"] / "smoke"
+
+
+def test_record_metrics_deep_merges(tmp_path):
+    path = tmp_path / "metrics.json"
+    record_metrics(path, {"q1": {"a": 1, "b": {"x": 1}}})
+    record_metrics(path, {"q1": {"b": {"y": float("nan")}}, "q2": {"c": 2}})
+    assert json.loads(path.read_text()) == {"q1": {"a": 1, "b": {"x": 1, "y": None}}, "q2": {"c": 2}}
+
+
+def test_format_table_and_summary():
+    df = pd.DataFrame({"d": [2, 10], "mse": [0.12345, 0.5], "note": ["a|b", "c"]})
+    out = format_table(df, ".2f")
+    assert out.d.tolist() == ["2", "10"] and out.mse.tolist() == ["0.12", "0.50"]
+    assert out.note.tolist() == [r"a\|b", "c"]
+    text = summary_markdown({"q1": {"test_mse_d10": 0.01}, "provenance": {"profile": "smoke"}})
+    assert "0.0100" in text and "n/a" in text

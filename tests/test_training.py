@@ -1,0 +1,35 @@
+import torch
+
+from helpers.models import AutoEncoder, DigitCNN
+from helpers.training import History, reconstruction_loss, train_autoencoder, train_classifier
+
+
+def test_autoencoder_training_lowers_test_error(mnist_small):
+    train, test = mnist_small
+    torch.manual_seed(0)
+    model = AutoEncoder(8, fc_layers=1, fc_width=64)
+    before = reconstruction_loss(model, test.images)["mse"]
+    history = train_autoencoder(model, train.images, test.images, epochs=2, lr=4e-3, progress=False)
+    assert isinstance(history, History) and len(history.rows) == 2
+    assert history.last("test_mse") < 0.8 * before
+    assert {"train_loss", "test_mse", "test_bce", "test_psnr"} <= set(history.rows[-1])
+
+
+def test_training_is_deterministic_for_a_seed(mnist_small):
+    train, test = mnist_small
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = AutoEncoder(4, fc_layers=1, fc_width=32)
+        runs.append(train_autoencoder(model, train.images[:256], test.images[:64], 1, seed=3,
+                                      progress=False).rows)
+    assert runs[0] == runs[1]
+
+
+def test_classifier_training_lowers_loss(mnist_small):
+    train, test = mnist_small
+    torch.manual_seed(0)
+    h = train_classifier(DigitCNN(), train.images, train.labels, epochs=3, lr=2e-3, progress=False,
+                         eval_sets={"test": (test.images, test.labels)})
+    assert h.rows[-1]["train_loss"] < h.rows[0]["train_loss"]
+    assert h.rows[-1]["test_acc"] > 0.3
