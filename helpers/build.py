@@ -155,7 +155,13 @@ def _latex_tools() -> str | None:
     return f"{' and '.join(missing)} not found" if missing else None
 
 
+# glyphs the default LaTeX font lacks, outside verbatim output
+TEX_GLYPHS = {"≥": r"\ensuremath{\geq}", "≤": r"\ensuremath{\leq}", "↔": r"\ensuremath{\leftrightarrow}"}
+
+
 def _postprocess_tex(tex: str, prov: dict) -> str:
+    for glyph, command in TEX_GLYPHS.items():
+        tex = tex.replace(glyph, command)
     date = f"Built {prov['built'][:10]} \\quad profile \\texttt{{{prov['profile']}}}"
     tex = tex.replace(r"\begin{document}",
                       "\\date{" + date + "}\n\\setcounter{secnumdepth}{2}\n\\begin{document}", 1)
@@ -256,14 +262,20 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
     if not notebooks:
         raise BuildError("no notebooks/NN_*.ipynb found")
     start, wall_start = time.perf_counter(), time.time()
+    executed = [dirs["executed"] / nb.name for nb in notebooks]
     if execute_notebooks:
         seconds = execute(notebooks, dirs["executed"], profile.name, log=log)
-    else:
-        seconds = {nb.name: 0.0 for nb in notebooks}
-    executed = [dirs["executed"] / nb.name for nb in notebooks]
-    prov = provenance(profile.name, seconds, time.perf_counter() - start,
-                      cache_statistics(dirs["artifacts"], wall_start))
-    metrics = record_metrics(dirs["report"] / "metrics.json", {"provenance": prov})
+        prov = provenance(profile.name, seconds, time.perf_counter() - start,
+                          cache_statistics(dirs["artifacts"], wall_start))
+        metrics = record_metrics(dirs["report"] / "metrics.json", {"provenance": prov})
+    else:  # re-export only: the executed notebooks keep the provenance of the run that made them
+        missing = [p.name for p in executed if not p.exists()]
+        if missing:
+            raise BuildError(f"--no-execute, but no executed copies of {missing} in {dirs['executed']}")
+        metrics = json.loads((dirs["report"] / "metrics.json").read_text())
+        prov = metrics.get("provenance")
+        if not prov:
+            raise BuildError("--no-execute needs the provenance recorded by an earlier build")
     out = export(merge(executed, appendix(prov)), dirs["report"], prov, log=log)
     summary = summary_markdown(metrics)
     (dirs["report"] / "summary.md").write_text(summary)

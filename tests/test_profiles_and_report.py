@@ -49,3 +49,12 @@ def test_format_table_and_summary():
     assert out.note.tolist() == [r"a\|b", "c"]
     text = summary_markdown({"q1": {"test_mse_d10": 0.01}, "provenance": {"profile": "smoke"}})
     assert "0.0100" in text and "n/a" in text
+
+
+def test_latex_postprocessing_adds_toc_date_and_missing_glyphs():
+    from helpers.build import _postprocess_tex
+
+    tex = "\\begin{document}\n\\maketitle\nconf. ≥0.9 and k ≤ d\n"
+    out = _postprocess_tex(tex, {"built": "2026-01-02T00:00:00", "profile": "full"})
+    assert "≥" not in out and "\\ensuremath{\\geq}0.9" in out and "\\ensuremath{\\leq}" in out
+    assert "\\tableofcontents" in out and "Built 2026-01-02" in out
