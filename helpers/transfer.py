@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .models import Encoder, EncoderClassifier
-from .training import History, accuracy, latent_codes, train_classifier
+from .training import accuracy, latent_codes, train_classifier
 
 ARMS = ("frozen", "scratch", "finetune")
 
@@ -128,6 +128,3 @@ def full_data_reference(pretrained: Encoder, images, labels, test_images, test_l
                                batch_size=128, seed=seed, schedule="onecycle", progress=progress)
     return model, accuracy(model, test_images, test_labels), history
 
-
-__all__ = ["ARMS", "HeadSettings", "balanced_subset", "build_classifier", "run_arm",
-           "full_data_reference", "History"]
