@@ -14,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models import LatentDiscriminator, LatentGenerator
-from .training import History, set_seed
+from .training import History, adam_optimizer, set_seed
 
 OBJECTIVES = ("nsgan", "wgan-gp", "hinge")
 
@@ -106,8 +106,8 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
         net.code_std.copy_(std)
     critic_steps = critic_steps or (5 if objective == "wgan-gp" else 1)
     betas = (0.5, 0.9) if objective == "wgan-gp" else (0.5, 0.999)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    opt_g = adam_optimizer(G.parameters(), lr, device, betas=betas)
+    opt_d = adam_optimizer(D.parameters(), lr, device, betas=betas)
 
     fixed_noise = torch.randn(n_snapshot, noise_dim, generator=gen).to(device)
     fixed_labels = (torch.arange(n_snapshot) % 10).to(device) if labels is not None else None

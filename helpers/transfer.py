@@ -66,8 +66,18 @@ class _CodeHead(nn.Module):
         return self.classifier.classify_codes(codes)
 
 
+def code_statistics(encoder: Encoder, unlabelled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and std (floored at 1e-6) of ``encoder``'s codes of ``unlabelled`` images."""
+    codes = latent_codes(encoder, unlabelled)
+    return codes.mean(0), codes.std(0).clamp_min(1e-6)
+
+
 def build_classifier(arm: str, pretrained: Encoder, settings: HeadSettings, seed: int,
-                     unlabelled: torch.Tensor) -> EncoderClassifier:
+                     unlabelled: torch.Tensor,
+                     pretrained_stats: tuple[torch.Tensor, torch.Tensor] | None = None) -> EncoderClassifier:
+    """The arm's network, its code standardisation set from ``unlabelled`` images.
+    ``pretrained_stats`` (from :func:`code_statistics` of ``pretrained``) saves re-encoding them
+    for the frozen and fine-tune arms, which start from the pretrained encoder."""
     if arm not in ARMS:
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
     torch.manual_seed(seed)
@@ -78,9 +88,10 @@ def build_classifier(arm: str, pretrained: Encoder, settings: HeadSettings, seed
         encoder = copy.deepcopy(pretrained)
     encoder.to(unlabelled.device)
     model = EncoderClassifier(encoder, settings.hidden, dropout=settings.dropout).to(unlabelled.device)
-    codes = latent_codes(encoder, unlabelled)
-    model.code_mean.copy_(codes.mean(0))
-    model.code_std.copy_(codes.std(0).clamp_min(1e-6))
+    mean, std = (pretrained_stats if arm != "scratch" and pretrained_stats is not None
+                 else code_statistics(encoder, unlabelled))
+    model.code_mean.copy_(mean)
+    model.code_std.copy_(std)
     if arm == "frozen":
         for p in model.encoder.parameters():
             p.requires_grad_(False)
@@ -90,13 +101,15 @@ def build_classifier(arm: str, pretrained: Encoder, settings: HeadSettings, seed
 def run_arm(arm: str, pretrained: Encoder, images: torch.Tensor, labels: torch.Tensor,
             test_images: torch.Tensor, test_labels: torch.Tensor, settings: HeadSettings,
             unlabelled: torch.Tensor, seed: int = 0, curve_every: int = 0,
-            test_codes: torch.Tensor | None = None, progress: bool = False):
+            test_codes: torch.Tensor | None = None,
+            pretrained_stats: tuple[torch.Tensor, torch.Tensor] | None = None, progress: bool = False):
     """Train one arm on (images, labels); return ``(model, test_accuracy, history)``.
 
     ``curve_every`` > 0 also records train/test loss and accuracy every that many epochs.
     For the frozen arm the encoder runs once over the images (its output cannot change), and
-    ``test_codes`` may pass the test images' codes to skip re-encoding them."""
-    model = build_classifier(arm, pretrained, settings, seed, unlabelled)
+    ``test_codes`` may pass the test images' codes to skip re-encoding them, and
+    ``pretrained_stats`` the pretrained encoder's code statistics (see :func:`build_classifier`)."""
+    model = build_classifier(arm, pretrained, settings, seed, unlabelled, pretrained_stats)
     common = dict(lr=settings.lr, weight_decay=settings.weight_decay,
                   batch_size=settings.batch_size, seed=seed, progress=progress)
     if arm == "frozen":

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from helpers.models import Encoder
-from helpers.transfer import HeadSettings, balanced_subset, run_arm
+from helpers.transfer import HeadSettings, balanced_subset, code_statistics, run_arm
 
 
 def test_balanced_subset_counts_determinism_and_errors(mnist_small):
@@ -36,3 +36,21 @@ def test_arms_train_what_they_should(arm, mnist_small):
     assert all(torch.equal(before[k], v) for k, v in pretrained.state_dict().items())
     changed = any(not torch.equal(before[k], v) for k, v in model.encoder.state_dict().items())
     assert changed == (arm != "frozen")
+
+
+@pytest.mark.parametrize("arm", ["frozen", "finetune", "scratch"])
+def test_precomputed_code_statistics_give_the_same_run(arm, mnist_small):
+    train, test = mnist_small
+    torch.manual_seed(0)
+    pretrained = Encoder(6, fc_layers=1, fc_width=32)
+    idx = balanced_subset(train.labels, 20, seed=0)
+    unlabelled = train.images[:128]
+    stats = code_statistics(pretrained, unlabelled)
+    args = (arm, pretrained, train.images[idx], train.labels[idx], test.images, test.labels,
+            HeadSettings(hidden=(16,), epochs=3), unlabelled)
+    plain, acc_plain, _ = run_arm(*args)
+    reused, acc_reused, _ = run_arm(*args, pretrained_stats=stats)
+    assert acc_plain == acc_reused
+    assert torch.equal(plain.code_mean, reused.code_mean) and torch.equal(plain.code_std, reused.code_std)
+    if arm != "scratch":  # the scratch arm's random encoder has its own statistics
+        assert torch.equal(reused.code_mean, stats[0])
