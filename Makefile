@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= $(or $(EX3_PROFILE),full)
+EXTRAS ?= $(or $(EX3_EXTRAS),0)
 SHARED_RAW := ../shared/data/MNIST/raw
 RAW := data/MNIST/raw
 
 .PHONY: report test lab data env latex bench clean-smoke
 
 report: env data latex ## execute every notebook (papermill) and export report/ex3.pdf
-	EX3_PROFILE=$(PROFILE) $(PY) -m helpers.build --profile $(PROFILE)
+	EX3_PROFILE=$(PROFILE) EX3_EXTRAS=$(EXTRAS) $(PY) -m helpers.build --profile $(PROFILE)
 
 test: env data ## unit tests + every notebook under nbmake in the smoke profile
 	EX3_PROFILE=smoke $(PY) -m pytest tests notebooks --nbmake --nbmake-kernel=ex3 --nbmake-timeout=600 -p no:cacheprovider

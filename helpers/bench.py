@@ -5,7 +5,9 @@ Measured in one run on one machine:
    ``DataLoader(MNIST, transform=Compose([Pad(2), ToTensor()]))`` pipeline (same model, batch size
    and threads); the DataLoader epoch is timed on a fraction of the batches and extrapolated;
 2. throughput: AE training (images/s), latent-GAN training (codes/s), evaluator inference (images/s);
-3. the notebooks' wall times from the last full build's provenance.
+3. the notebooks' wall times from the last full build's provenance, and from
+   ``report/gpu_timing.json`` when the full profile was also timed on a GPU
+   (``benchmarks/gpu/run_all.sh``).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from .data import batch_indices, data_root, load_mnist
 from .gan import train_latent_gan
 from .models import AutoEncoder, DigitCNN
 from .profiles import get_profile, output_dirs
+from .training import adam_optimizer
 from .zoo import AE_CHANNELS, AE_FC_WIDTH
 
 
@@ -35,7 +38,7 @@ def _ae_step(model, opt, x):
 def _new_ae():
     torch.manual_seed(0)
     model = AutoEncoder(10, AE_CHANNELS, 2, AE_FC_WIDTH).to(memory_format=torch.channels_last)
-    return model, torch.optim.Adam(model.parameters(), 4e-3)
+    return model, adam_optimizer(model.parameters(), 4e-3, "cpu")  # as train_autoencoder
 
 
 def tensor_epoch_seconds(images: torch.Tensor, batch_size: int, max_batches: int) -> tuple[float, int]:
@@ -124,10 +127,13 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
         "gan_codes_per_s": round(gan_codes_per_second(), 1),
         "evaluator_images_per_s": round(evaluator_images_per_second(load_mnist(False).images), 1),
     }
-    metrics = output_dirs(get_profile("full"))["report"] / "metrics.json"
-    if metrics.exists():
-        result["notebook_seconds_last_full_build"] = json.loads(metrics.read_text()).get(
-            "provenance", {}).get("notebook_seconds")
+    report_dir = output_dirs(get_profile("full"))["report"]
+    if (report_dir / "metrics.json").exists():
+        provenance = json.loads((report_dir / "metrics.json").read_text()).get("provenance", {})
+        result["notebook_seconds_last_full_build"] = provenance.get("notebook_seconds")
+        result["total_seconds_last_full_build"] = provenance.get("total_seconds")
+    if (report_dir / "gpu_timing.json").exists():
+        result["gpu_full_profile"] = json.loads((report_dir / "gpu_timing.json").read_text())
     return result
 
 
@@ -151,6 +157,15 @@ def main(argv=None) -> int:
             ("AE training", f"{result['ae_train_images_per_s']:,.0f} images/s"),
             ("latent WGAN-GP training", f"{result['gan_codes_per_s']:,.0f} codes/s"),
             ("evaluator inference", f"{result['evaluator_images_per_s']:,.0f} images/s")]
+    if result.get("notebook_seconds_last_full_build"):
+        per = ", ".join(f"{k.split('_')[0]} {v:,.0f} s" for k, v in result["notebook_seconds_last_full_build"].items())
+        rows.append(("full profile, last build on this machine",
+                     f"{result['total_seconds_last_full_build']:,.0f} s in all ({per})"))
+    if result.get("gpu_full_profile"):
+        g = result["gpu_full_profile"]
+        per = ", ".join(f"{k.split('_')[0]} {v:,.0f} s" for k, v in g["notebook_seconds"].items())
+        rows.append((f"full profile on a GPU ({g['device']}, torch {g['torch']}, commit {g['commit']})",
+                     f"{g['total_seconds']:,.0f} s for the notebooks ({per}), PDF export not included"))
     update_readme_section("| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n",
                           "bench")
     width = max(map(len, result))

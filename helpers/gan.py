@@ -1,8 +1,10 @@
 """GANs in the autoencoder's latent space (Q4, and conditional for Q5).
 
 One training function serves both: pass ``labels`` (and conditional networks) for the
-digit-conditional generator. Objectives: ``"nsgan"`` (non-saturating BCE), ``"wgan-gp"``
-(Wasserstein with gradient penalty) and ``"hinge"``.
+digit-conditional generator. Objectives: ``"gan"`` (the original minimax BCE, whose generator
+loss saturates), ``"nsgan"`` (non-saturating BCE), ``"lsgan"`` (least squares), ``"wgan-clip"``
+(Wasserstein, critic weights clipped), ``"wgan-gp"`` (Wasserstein with gradient penalty) and
+``"hinge"``.
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from tqdm.auto import tqdm
 from .models import LatentDiscriminator, LatentGenerator
 from .training import History, adam_optimizer, set_seed
 
-OBJECTIVES = ("nsgan", "wgan-gp", "hinge")
+OBJECTIVES = ("nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge")
+WASSERSTEIN = ("wgan-clip", "wgan-gp")
 
 
 def _gradient_penalty(D, real, fake, labels):
@@ -27,18 +30,26 @@ def _gradient_penalty(D, real, fake, labels):
     return ((grad.norm(dim=1) - 1) ** 2).mean()
 
 
-def discriminator_loss(objective: str, real_score, fake_score) -> torch.Tensor:
-    if objective == "nsgan":
-        return F.softplus(-real_score).mean() + F.softplus(fake_score).mean()
+def discriminator_loss(objective: str, real_score, fake_score, real_target: float = 1.0) -> torch.Tensor:
+    """``real_target`` < 1 is one-sided label smoothing (BCE and least-squares objectives)."""
+    if objective in ("nsgan", "gan"):
+        return (real_target * F.softplus(-real_score) + (1 - real_target) * F.softplus(real_score)).mean() \
+            + F.softplus(fake_score).mean()
+    if objective == "lsgan":
+        return 0.5 * ((real_score - real_target) ** 2).mean() + 0.5 * (fake_score ** 2).mean()
     if objective == "hinge":
         return F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
-    return fake_score.mean() - real_score.mean()  # wgan-gp (penalty added by the caller)
+    return fake_score.mean() - real_score.mean()  # Wasserstein (gp: penalty added by the caller)
 
 
 def generator_loss(objective: str, fake_score) -> torch.Tensor:
     if objective == "nsgan":
-        return F.softplus(-fake_score).mean()
-    return -fake_score.mean()  # wgan-gp and hinge
+        return F.softplus(-fake_score).mean()  # -log D(G(z))
+    if objective == "gan":
+        return -F.softplus(fake_score).mean()  # log(1 - D(G(z))): flat where D rejects the fakes
+    if objective == "lsgan":
+        return 0.5 * ((fake_score - 1) ** 2).mean()
+    return -fake_score.mean()  # Wasserstein and hinge
 
 
 def train_code_classifier(codes: torch.Tensor, labels: torch.Tensor, epochs: int = 3,
@@ -76,14 +87,17 @@ class _Standardise(nn.Module):
 def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan-gp",
                      steps: int = 5000, batch_size: int = 256, labels: torch.Tensor | None = None,
                      hidden=(256, 256), lr: float = 2e-4, critic_steps: int | None = None,
-                     gp_weight: float = 10.0, aux_weight: float = 0.0, seed: int = 0,
-                     snapshot_every: int = 0, n_snapshot: int = 64, progress: bool = True):
+                     gp_weight: float = 10.0, aux_weight: float = 0.0, label_smoothing: float = 0.0,
+                     clip: float = 0.01, seed: int = 0, snapshot_every: int = 0, n_snapshot: int = 64,
+                     progress: bool = True):
     """Train G: noise -> code and D: code -> score on ``codes`` (N, d) (conditional on ``labels``
     when given). ``aux_weight`` > 0 (conditional only) adds ``aux_weight`` x the cross-entropy of a
     code classifier, trained beforehand on the real (code, label) pairs, on G's codes for the
     requested digits (the AC-GAN idea, with a fixed classifier). Returns
     ``(G, D, history, snapshots)``; ``snapshots`` maps a step to the codes G makes for a fixed
-    noise batch (empty unless ``snapshot_every`` > 0)."""
+    noise batch (empty unless ``snapshot_every`` > 0). ``critic_steps`` D updates per G update
+    (default 5 for the Wasserstein objectives, else 1); ``label_smoothing`` 0.1 trains D towards
+    0.9 on real codes; ``clip`` bounds the critic's weights for ``"wgan-clip"``."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if steps < 0:
@@ -94,6 +108,10 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
         raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
     if aux_weight and labels is None:
         raise ValueError("aux_weight needs labels (a conditional GAN)")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}")
+    if critic_steps is not None and critic_steps < 1:
+        raise ValueError(f"critic_steps must be >= 1, got {critic_steps}")
     gen = set_seed(seed)
     aux = train_code_classifier(codes, labels, seed=seed) if aux_weight else None
     device, d = codes.device, codes.shape[1]
@@ -104,8 +122,8 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
     for net in (G, D):
         net.code_mean.copy_(mean)
         net.code_std.copy_(std)
-    critic_steps = critic_steps or (5 if objective == "wgan-gp" else 1)
-    betas = (0.5, 0.9) if objective == "wgan-gp" else (0.5, 0.999)
+    critic_steps = critic_steps or (5 if objective in WASSERSTEIN else 1)
+    betas = (0.5, 0.9) if objective in WASSERSTEIN else (0.5, 0.999)
     opt_g = adam_optimizer(G.parameters(), lr, device, betas=betas)
     opt_d = adam_optimizer(D.parameters(), lr, device, betas=betas)
 
@@ -130,12 +148,16 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
             real, real_y, noise, fake_y = draw()
             with torch.no_grad():
                 fake = G(noise, fake_y)
-            loss_d = discriminator_loss(objective, D(real, real_y), D(fake, fake_y))
+            loss_d = discriminator_loss(objective, D(real, real_y), D(fake, fake_y), 1 - label_smoothing)
             if objective == "wgan-gp":
                 loss_d = loss_d + gp_weight * _gradient_penalty(D, real, fake, real_y)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
+            if objective == "wgan-clip":
+                with torch.no_grad():
+                    for p in D.parameters():
+                        p.clamp_(-clip, clip)
         _, _, noise, fake_y = draw()
         fake = G(noise, fake_y)
         loss_g = generator_loss(objective, D(fake, fake_y))

@@ -120,3 +120,16 @@ def mean_pairwise_distance(features, max_items: int = 1000, seed: int = 0) -> fl
     dist = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * f @ f.T, 0, None))
     n = len(f)
     return float(dist.sum() / (n * (n - 1)))
+
+
+def normal_moment_penalty(codes: torch.Tensor, kurtosis_weight: float = 0.1) -> torch.Tensor:
+    """How far each coordinate of ``codes`` (N, d) is from a standard normal by its first moments:
+    mean of  m^2 + (v - 1)^2 + kurtosis_weight * (kurtosis - 3)^2  over coordinates (0 for N(0, I)
+    in the limit of many samples). Differentiable: a training penalty."""
+    if codes.ndim != 2 or len(codes) < 2:
+        raise ValueError(f"need (N >= 2, d) codes, got {tuple(codes.shape)}")
+    mean = codes.mean(0)
+    centred = codes - mean
+    var = centred.pow(2).mean(0)
+    kurtosis = centred.pow(4).mean(0) / var.clamp_min(1e-8).pow(2)
+    return (mean.pow(2) + (var - 1).pow(2) + kurtosis_weight * (kurtosis - 3).pow(2)).mean()

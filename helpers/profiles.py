@@ -42,7 +42,13 @@ class Profile:
     gan_eval_samples: int = 10000
     cgan_steps: int = 12000
     interpolation_pairs: int = 6
-    extras: dict = field(default_factory=dict)
+    # 07_extras (beyond the assignment; run when extras are switched on)
+    denoise_sigmas: tuple[float, ...] = (0.2, 0.35, 0.5, 1.0)
+    code_penalty: float = 1.0
+    extras_gan_steps: int = 2000
+    inversion_images: int = 100
+    inversion_steps: int = 200
+    embedding_points: int = 3000
 
 
 PROFILES: dict[str, Profile] = {
@@ -66,6 +72,11 @@ PROFILES: dict[str, Profile] = {
         gan_eval_samples=1000,
         cgan_steps=200,
         interpolation_pairs=2,
+        denoise_sigmas=(0.5,),
+        extras_gan_steps=60,
+        inversion_images=8,
+        inversion_steps=10,
+        embedding_points=300,
     ),
 }
 
@@ -98,7 +109,8 @@ def _validate(p: Profile) -> None:
 
     for name in ("train_size", "test_size", "ae_epochs", "ae_batch_size", "evaluator_epochs",
                  "label_subsets", "head_epochs", "full_data_epochs", "gan_steps", "cgan_steps",
-                 "gan_batch_size", "gan_eval_samples", "interpolation_pairs"):
+                 "gan_batch_size", "gan_eval_samples", "interpolation_pairs", "extras_gan_steps",
+                 "inversion_images", "inversion_steps", "embedding_points"):
         positive(name, getattr(p, name))
     if p.ae_lr <= 0:
         raise ValueError(f"ae_lr must be > 0, got {p.ae_lr}")
@@ -107,6 +119,11 @@ def _validate(p: Profile) -> None:
     for f in p.fc_variants:
         if f < 0:
             raise ValueError(f"fc_layers must be >= 0, got {f}")
+    for sigma in p.denoise_sigmas:
+        if sigma <= 0:
+            raise ValueError(f"denoising noise levels must be > 0, got {sigma}")
+    if p.code_penalty < 0:
+        raise ValueError(f"code_penalty must be >= 0, got {p.code_penalty}")
     train_available = p.train_size or 60000
     for b in p.label_budgets:
         positive("label budget", b)

@@ -18,6 +18,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import batch_indices
+from .metrics import normal_moment_penalty
 
 
 def set_seed(seed: int) -> torch.Generator:
@@ -88,13 +89,18 @@ def _channels_last(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> dict:
-    """Mean per-pixel MSE, BCE and PSNR (dB, peak 1) of ``model``'s reconstructions."""
+def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int = 1000,
+                        input_noise: float = 0.0, seed: int = 0) -> dict:
+    """Mean per-pixel MSE, BCE and PSNR (dB, peak 1) of ``model``'s reconstructions of ``images``;
+    with ``input_noise`` the model sees the images plus seeded Gaussian noise of that std and is
+    scored against the clean images (denoising)."""
     model.eval()
+    gen = torch.Generator().manual_seed(seed)
     se, bce, psnr, n = 0.0, 0.0, 0.0, 0
     for idx in batch_indices(len(images), batch_size, shuffle=False, device=images.device):
         x = _channels_last(images[idx])
-        logits = model.decoder.logits(model.encoder(x))
+        seen = x + input_noise * torch.randn(x.shape, generator=gen).to(x.device) if input_noise > 0 else x
+        logits = model.decoder.logits(model.encoder(seen))
         recon = torch.sigmoid(logits)
         per_image_mse = (recon - x).pow(2).flatten(1).mean(1)
         se += per_image_mse.sum().item()
@@ -106,17 +112,21 @@ def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int 
 
 def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor,
                       epochs: int, lr: float = 2e-3, batch_size: int = 128, seed: int = 0,
-                      loss: str = "bce", input_noise: float = 0.0, device=None,
-                      progress: bool = True) -> History:
+                      loss: str = "bce", input_noise: float = 0.0, code_penalty: float = 0.0,
+                      device=None, progress: bool = True) -> History:
     """Train an autoencoder to reconstruct its (optionally noise-corrupted) input.
 
     Adam with a one-cycle learning-rate schedule; ``loss`` is ``"bce"`` (on logits) or ``"mse"``.
+    ``code_penalty`` > 0 adds that weight x :func:`~helpers.metrics.normal_moment_penalty` of the
+    batch's codes, pushing them towards N(0, I) (a non-adversarial generator: sample, decode).
     Returns per-epoch train loss and test MSE/BCE/PSNR.
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if loss not in ("bce", "mse"):
         raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
+    if input_noise < 0 or code_penalty < 0:
+        raise ValueError(f"input_noise and code_penalty must be >= 0, got {input_noise}, {code_penalty}")
     device = device or train_images.device
     gen = set_seed(seed)
     model.to(device).to(memory_format=torch.channels_last)
@@ -134,11 +144,14 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
             x = target
             if input_noise > 0:
                 x = (target + input_noise * torch.randn(target.shape, generator=gen).to(device))
-            logits = model.decoder.logits(model.encoder(x))
+            codes = model.encoder(x)
+            logits = model.decoder.logits(codes)
             if loss == "bce":
                 value = F.binary_cross_entropy_with_logits(logits, target)
             else:
                 value = F.mse_loss(torch.sigmoid(logits), target)
+            if code_penalty > 0:
+                value = value + code_penalty * normal_moment_penalty(codes)
             opt.zero_grad(set_to_none=True)
             value.backward()
             opt.step()

@@ -33,22 +33,26 @@ def mnist(profile: Profile, device=None) -> MNIST:
 
 
 def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: int = 0,
-                       input_noise: float = 0.0) -> dict:
-    return {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
-            "fc_width": AE_FC_WIDTH, "channels": list(AE_CHANNELS), "seed": int(seed),
-            "epochs": profile.ae_epochs, "lr": profile.ae_lr, "batch_size": profile.ae_batch_size,
-            "loss": "bce", "input_noise": float(input_noise),
-            "train_size": profile.train_size, "test_size": profile.test_size}
+                       input_noise: float = 0.0, code_penalty: float = 0.0) -> dict:
+    config = {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
+              "fc_width": AE_FC_WIDTH, "channels": list(AE_CHANNELS), "seed": int(seed),
+              "epochs": profile.ae_epochs, "lr": profile.ae_lr, "batch_size": profile.ae_batch_size,
+              "loss": "bce", "input_noise": float(input_noise),
+              "train_size": profile.train_size, "test_size": profile.test_size}
+    if code_penalty:  # only when used, so the keys (file names) of plain autoencoders stay put
+        config["code_penalty"] = float(code_penalty)
+    return config
 
 
 def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: int | None = None,
-                    seed: int = 0, input_noise: float = 0.0,
+                    seed: int = 0, input_noise: float = 0.0, code_penalty: float = 0.0,
                     progress: bool = True) -> tuple[AutoEncoder, History]:
-    """The trained autoencoder for this config (cached), with its training history."""
+    """The trained autoencoder for this config (cached), with its training history.
+    ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I)."""
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
-    config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise)
+    config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise, code_penalty)
     device = data.train.images.device
 
     def build():
@@ -59,7 +63,8 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
         history = train_autoencoder(model, data.train.images, data.test.images,
                                     profile.ae_epochs, lr=profile.ae_lr,
                                     batch_size=profile.ae_batch_size, seed=seed,
-                                    input_noise=input_noise, progress=progress)
+                                    input_noise=input_noise, code_penalty=code_penalty,
+                                    progress=progress)
         return history.to_dict()
 
     model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
@@ -100,7 +105,8 @@ def autoencoder_row(model: AutoEncoder, history: History) -> dict:
 
 def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor, noise_dim: int,
                    objective: str, steps: int, labels: torch.Tensor | None = None, seed: int = 0,
-                   snapshot_every: int = 0, aux_weight: float = 0.0, progress: bool = True):
+                   snapshot_every: int = 0, aux_weight: float = 0.0, critic_steps: int | None = None,
+                   label_smoothing: float = 0.0, progress: bool = True):
     """A GAN generator trained on ``codes`` of the autoencoder described by ``autoencoder_cfg``
     (conditional on ``labels`` if given), cached like the other models. Returns
     ``(G, history, snapshots)``."""
@@ -112,6 +118,10 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
               "noise_dim": noise_dim, "objective": objective, "steps": steps, "seed": seed,
               "batch_size": profile.gan_batch_size, "hidden": [256, 256],
               "snapshot_every": snapshot_every, "n_codes": len(codes), "aux_weight": aux_weight}
+    if critic_steps is not None:  # only when set, so earlier file names stay valid
+        config["critic_steps"] = int(critic_steps)
+    if label_smoothing:
+        config["label_smoothing"] = float(label_smoothing)
     d = codes.shape[1]
 
     def build():
@@ -120,7 +130,8 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
     def train(model):
         G, _, history, snaps = train_latent_gan(codes, noise_dim, objective, steps, profile.gan_batch_size,
                                                 labels=labels, seed=seed, snapshot_every=snapshot_every,
-                                                aux_weight=aux_weight, progress=progress)
+                                                aux_weight=aux_weight, critic_steps=critic_steps,
+                                                label_smoothing=label_smoothing, progress=progress)
         model.load_state_dict(G.state_dict())
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 
