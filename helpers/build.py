@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from .checkpoints import atomic_write
 from .profiles import PROJECT_ROOT, get_profile, output_dirs
 from .report import record_metrics
 
@@ -121,7 +122,7 @@ def cache_statistics(artifacts: Path, since: float) -> dict:
 
 
 def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
-               cache: dict | None = None) -> dict:
+               cache: dict | None = None, extras: bool = False) -> dict:
     import torch
 
     from .training import default_device
@@ -133,7 +134,7 @@ def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
             "torch": torch.__version__, "python": platform.python_version(),
             "platform": platform.platform(), "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "notebook_seconds": notebook_seconds, "total_seconds": round(total, 1),
-            "cache": cache or {}}
+            "cache": cache or {}, "extras": extras}
 
 
 def appendix(prov: dict) -> str:
@@ -246,6 +247,23 @@ def summary_markdown(metrics: dict) -> str:
          f"{get('theory.conv_attention_max_abs_err', '.1e')}, {get('theory.mlp_ffn_max_abs_err', '.1e')}"),
     ]
     prov = metrics.get("provenance", {})
+    extras = metrics.get("extras", {})
+    if prov.get("extras") and extras:
+        sigmas = list(extras.get("denoising", {}).get("sigma_to_test_mse", {}))
+        sigma = max(sigmas, key=float) if sigmas else "?"
+        objectives = extras.get("gan_objectives", {})
+        best = min(objectives, key=lambda k: objectives[k]["fid"]) if objectives else "n/a"
+        rows += [
+            ("Extras", f"denoising MSE at sigma={sigma}: denoising AE / plain AE",
+             f"{get(f'extras.denoising.sigma_to_test_mse.{sigma}', '.4f')} / "
+             f"{get(f'extras.denoising.sigma_to_plain_ae_mse.{sigma}', '.4f')}"),
+            ("Extras", "generator without a discriminator (moment-matched codes): MNIST-FID, digits covered",
+             f"{get('extras.nonadversarial.fid', '.2f')}, {get('extras.nonadversarial.classes_covered', 'd')}"),
+            ("Extras", "GAN objective with the lowest MNIST-FID",
+             f"{best} ({objectives[best]['fid']:.2f})" if objectives else "n/a"),
+            ("Extras", "reconstruction MSE: GAN inversion / autoencoder",
+             f"{get('extras.inversion.gan_inversion_mse', '.4f')} / {get('extras.inversion.ae_mse', '.4f')}"),
+        ]
     head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
             f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
     table = "| question | measure | value |\n|---|---|---|\n" + "\n".join(
@@ -278,8 +296,13 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
     if execute_notebooks:
         seconds = execute(notebooks, dirs["executed"], profile.name, log=log)
         prov = provenance(profile.name, seconds, time.perf_counter() - start,
-                          cache_statistics(dirs["artifacts"], wall_start))
-        metrics = record_metrics(dirs["report"] / "metrics.json", {"provenance": prov})
+                          cache_statistics(dirs["artifacts"], wall_start), extras=extras)
+        metrics_path = dirs["report"] / "metrics.json"
+        if not extras and metrics_path.exists():  # extras recorded by an earlier run are not this build's
+            current = json.loads(metrics_path.read_text())
+            if current.pop("extras", None) is not None:
+                atomic_write(metrics_path, lambda f: f.write(json.dumps(current, indent=2, sort_keys=True) + "\n"), "w")
+        metrics = record_metrics(metrics_path, {"provenance": prov})
     else:  # re-export only: the executed notebooks keep the provenance of the run that made them
         missing = [p.name for p in executed if not p.exists()]
         if missing:

@@ -61,3 +61,18 @@ def image_rows(rows: Sequence, row_labels: Sequence[str], title: str,
     fig.suptitle(title, y=1.0)
     fig.tight_layout()
     return fig
+
+
+def digit_scatter(ax, xy, labels, title: str, xlabel: str, ylabel: str, size: float = 4) -> None:
+    """2-D points coloured by digit (0-9), with a legend."""
+    xy, labels = np.asarray(xy), np.asarray(labels)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != len(labels):
+        raise ValueError(f"need (N, 2) points and N labels, got {xy.shape} and {labels.shape}")
+    for digit in range(10):
+        pts = xy[labels == digit]
+        ax.scatter(pts[:, 0], pts[:, 1], s=size, color=DIGIT_COLORS[digit], label=str(digit),
+                   alpha=0.7, linewidths=0)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(markerscale=3, fontsize=7, ncol=2, loc="best", title="digit", title_fontsize=7)

@@ -84,3 +84,15 @@ def test_a_failing_notebook_is_named(tmp_path):
     with pytest.raises(BuildError, match=r"01_broken.ipynb failed in cell .*ValueError: boom"):
         execute([path], tmp_path / "out", "smoke", log=lambda *_: None)
     assert (tmp_path / "out" / "01_broken.ipynb").exists()
+
+
+def test_extras_notebook_runs_only_when_asked_for(monkeypatch):
+    from helpers.build import EXTRAS_NOTEBOOK, extras_enabled
+
+    names = [p.name for p in source_notebooks()]
+    assert EXTRAS_NOTEBOOK not in names and names == sorted(names) and len(names) >= 6
+    assert [p.name for p in source_notebooks(extras=True)][-1] == EXTRAS_NOTEBOOK
+    monkeypatch.setenv("EX3_EXTRAS", "1")
+    assert extras_enabled()
+    monkeypatch.setenv("EX3_EXTRAS", "0")
+    assert not extras_enabled()

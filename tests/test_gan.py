@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from helpers.evaluation import Evaluator, conditional_accuracy, path_metrics
-from helpers.gan import DigitGenerator, interpolate, invert_generator, sample_codes, train_latent_gan
+from helpers.gan import (DigitGenerator, discriminator_loss, generator_loss, interpolate, invert_generator,
+                         sample_codes, train_latent_gan)
 from helpers.models import Decoder, DigitCNN
 
 
@@ -13,7 +14,7 @@ def _codes(n=512, d=4):
     return torch.randn(n, d, generator=g) + labels[:, None].float(), labels
 
 
-@pytest.mark.parametrize("objective", ["nsgan", "wgan-gp", "hinge"])
+@pytest.mark.parametrize("objective", ["nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge"])
 def test_a_few_gan_steps_change_the_generator(objective):
     codes, _ = _codes()
     G0, _, _, _ = train_latent_gan(codes, 3, objective, steps=0, batch_size=64, progress=False)
@@ -31,6 +32,37 @@ def test_gan_rejects_bad_arguments():
         train_latent_gan(codes, 3, "minimax-ish", steps=1)
     with pytest.raises(ValueError, match="labels"):
         train_latent_gan(codes, 3, labels=labels[:10], steps=1)
+
+
+def test_gan_rejects_bad_tricks():
+    codes, _ = _codes()
+    with pytest.raises(ValueError, match="label_smoothing"):
+        train_latent_gan(codes, 3, "nsgan", steps=1, label_smoothing=1.0)
+    with pytest.raises(ValueError, match="critic_steps"):
+        train_latent_gan(codes, 3, "nsgan", steps=1, critic_steps=0)
+
+
+def test_weight_clipping_bounds_the_critic():
+    codes, _ = _codes()
+    _, D, _, _ = train_latent_gan(codes, 3, "wgan-clip", steps=3, batch_size=32, clip=0.02, progress=False)
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.02 + 1e-7
+
+
+def test_saturating_generator_loss_has_a_flat_start():
+    # where D confidently rejects the fakes (score -8), log(1 - D(G(z))) barely moves G,
+    # -log D(G(z)) (non-saturating) pushes hard: the reason the non-saturating form exists
+    grads = {}
+    for objective in ("gan", "nsgan"):
+        score = torch.full((4,), -8.0, requires_grad=True)
+        generator_loss(objective, score).backward()
+        grads[objective] = score.grad.abs().mean().item()
+    assert grads["gan"] < 1e-3 < 0.2 < grads["nsgan"]
+
+
+def test_label_smoothing_lowers_the_real_target():
+    high = torch.full((4,), 10.0)
+    assert discriminator_loss("nsgan", high, -high, real_target=0.9) > discriminator_loss("nsgan", high, -high) + 0.5
+    assert discriminator_loss("lsgan", torch.ones(4), torch.zeros(4)).item() == 0.0
 
 
 def test_gan_training_is_deterministic():

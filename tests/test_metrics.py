@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
+import torch
 
 from helpers.metrics import (class_histogram_stats, frechet_distance, frechet_distance_from_moments,
-                             mean_pairwise_distance, redundancy_measures)
+                             mean_pairwise_distance, normal_moment_penalty, redundancy_measures)
 
 rng = np.random.default_rng(0)
 
@@ -62,3 +63,15 @@ def test_class_histogram_stats():
 
 def test_mean_pairwise_distance():
     assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_normal_moment_penalty_is_zero_only_near_a_standard_normal():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(200_000, 3, generator=g)
+    assert normal_moment_penalty(z) < 1e-3
+    assert normal_moment_penalty(z + 1) > 0.9  # mean 1
+    assert normal_moment_penalty(2 * z) > 8.0  # variance 4
+    uniform = (torch.rand(200_000, 3, generator=g) - 0.5) * 12 ** 0.5  # mean 0, var 1, kurtosis 1.8
+    assert abs(normal_moment_penalty(uniform).item() - 0.1 * 1.2 ** 2) < 0.01
+    with pytest.raises(ValueError):
+        normal_moment_penalty(torch.zeros(1, 3))

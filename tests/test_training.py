@@ -33,3 +33,30 @@ def test_classifier_training_lowers_loss(mnist_small):
                          eval_sets={"test": (test.images, test.labels)})
     assert h.rows[-1]["train_loss"] < h.rows[0]["train_loss"]
     assert h.rows[-1]["test_acc"] > 0.3
+
+
+def test_code_penalty_pulls_codes_towards_a_standard_normal(mnist_small):
+    from helpers.metrics import normal_moment_penalty
+    from helpers.training import latent_codes
+
+    train, test = mnist_small
+    penalties = {}
+    for weight in (0.0, 5.0):
+        torch.manual_seed(0)
+        model = AutoEncoder(4, fc_layers=1, fc_width=32)
+        train_autoencoder(model, train.images, test.images, epochs=12, lr=4e-3, code_penalty=weight,
+                          batch_size=64, progress=False)
+        penalties[weight] = normal_moment_penalty(latent_codes(model.encoder, test.images)).item()
+    assert penalties[5.0] < 0.5 * penalties[0.0]
+
+
+def test_denoising_score_uses_seeded_noise_against_clean_images(mnist_small):
+    _, test = mnist_small
+    torch.manual_seed(0)
+    model = AutoEncoder(4, fc_layers=1, fc_width=32)
+    clean = reconstruction_loss(model, test.images)["mse"]
+    noisy = [reconstruction_loss(model, test.images, input_noise=0.5, seed=1)["mse"] for _ in range(2)]
+    assert noisy[0] == noisy[1] and noisy[0] != clean
+    import pytest
+    with pytest.raises(ValueError, match="input_noise"):
+        train_autoencoder(model, test.images, test.images, 1, input_noise=-0.1, progress=False)
