@@ -169,7 +169,10 @@ def _latex_tools() -> str | None:
 
 
 # glyphs the default LaTeX font lacks, outside verbatim output
-TEX_GLYPHS = {"≥": r"\ensuremath{\geq}", "≤": r"\ensuremath{\leq}", "↔": r"\ensuremath{\leftrightarrow}"}
+TEX_GLYPHS = {"≥": r"\ensuremath{\geq}", "≤": r"\ensuremath{\leq}", "↔": r"\ensuremath{\leftrightarrow}",
+              **{chr(0x3B1 + i): rf"\ensuremath{{\{name}}}" for i, name in enumerate(
+                  "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
+                  "varsigma sigma tau upsilon phi chi psi omega".split()) if name != "o"}}
 
 
 def _postprocess_tex(tex: str, prov: dict) -> str:
@@ -211,6 +214,10 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
         if run.returncode != 0:
             tail = "\n".join(run.stdout.splitlines()[-25:])
             raise BuildError(f"xelatex failed; see {build_dir / 'ex3.log'}\n{tail}")
+    missing = sorted(set(re.findall(r"Missing character: There is no (\S+)",
+                                    (build_dir / "ex3.log").read_text(errors="replace"))))
+    if missing:
+        log(f"WARNING: the PDF font lacks {' '.join(missing)}; add them to TEX_GLYPHS in helpers/build.py")
     out = report_dir / "ex3.pdf"
     shutil.copyfile(build_dir / "ex3.pdf", out)
     return out
@@ -293,24 +300,25 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
         raise BuildError("no notebooks/NN_*.ipynb found")
     start, wall_start = time.perf_counter(), time.time()
     executed = [dirs["executed"] / nb.name for nb in notebooks]
+    metrics_path = dirs["report"] / "metrics.json"
     if execute_notebooks:
+        # start from an empty file: every value in it is then recorded by this build's notebooks
+        # (a key an earlier version of a notebook wrote, and this one no longer does, cannot survive)
+        dirs["report"].mkdir(parents=True, exist_ok=True)
+        atomic_write(metrics_path, lambda f: f.write("{}\n"), "w")
         seconds = execute(notebooks, dirs["executed"], profile.name, log=log)
         prov = provenance(profile.name, seconds, time.perf_counter() - start,
                           cache_statistics(dirs["artifacts"], wall_start), extras=extras)
-        metrics_path = dirs["report"] / "metrics.json"
-        if not extras and metrics_path.exists():  # extras recorded by an earlier run are not this build's
-            current = json.loads(metrics_path.read_text())
-            if current.pop("extras", None) is not None:
-                atomic_write(metrics_path, lambda f: f.write(json.dumps(current, indent=2, sort_keys=True) + "\n"), "w")
         metrics = record_metrics(metrics_path, {"provenance": prov})
-    else:  # re-export only: the executed notebooks keep the provenance of the run that made them
-        missing = [p.name for p in executed if not p.exists()]
-        if missing:
-            raise BuildError(f"--no-execute, but no executed copies of {missing} in {dirs['executed']}")
-        metrics = json.loads((dirs["report"] / "metrics.json").read_text())
+    else:  # re-export only: the notebooks the recorded run executed, with that run's provenance
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
         prov = metrics.get("provenance")
         if not prov:
             raise BuildError("--no-execute needs the provenance recorded by an earlier build")
+        executed = [dirs["executed"] / name for name in sorted(prov["notebook_seconds"])]
+        missing = [p.name for p in executed if not p.exists()]
+        if missing:
+            raise BuildError(f"--no-execute, but no executed copies of {missing} in {dirs['executed']}")
     out = export(merge(executed, appendix(prov)), dirs["report"], prov, log=log)
     summary = summary_markdown(metrics)
     (dirs["report"] / "summary.md").write_text(summary)

@@ -90,7 +90,7 @@ class Section:
         self._figures = self._tables = 0
 
     def figure(self, fig, name: str, caption: str):
-        """Save ``fig`` as ``figures/<name>.png`` (and .pdf), show it, then its caption."""
+        """Save ``fig`` as ``figures/<name>.png``, show it, then its caption."""
         import matplotlib.pyplot as plt
         from IPython.display import Markdown, display
 

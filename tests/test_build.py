@@ -41,7 +41,11 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
     proc.wait()
     before = _checkpoints(artifacts)
     assert before, "the interrupted build had cached nothing"
-    # 2. re-run to the end: it must reuse every model trained before the kill
+    # 2. re-run to the end: it must reuse every model trained before the kill; a value an earlier
+    #    run recorded that this build does not produce must not survive in metrics.json
+    report = output_dirs("smoke")["report"]
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "metrics.json").write_text('{"q4": {"stale_value": 1.0}, "stale_section": {}}')
     proc = _build(env, timeout=600)
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-3000:]
@@ -51,8 +55,10 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
     for path in artifacts.glob("*.pt"):
         payload = load_checkpoint(path, __import__("torch").load(path, weights_only=True)["config"])
         assert payload["state_dict"]
+    metrics = __import__("json").loads((report / "metrics.json").read_text())
+    assert "stale_section" not in metrics and "stale_value" not in metrics["q4"]
+    assert metrics["provenance"]["profile"] == "smoke"
     # 3. the document holds every section
-    report = output_dirs("smoke")["report"]
     pdf, html = report / "ex3.pdf", report / "ex3.html"
     if "xelatex not found" not in out and "pandoc not found" not in out:
         assert pdf.exists()
@@ -96,3 +102,10 @@ def test_extras_notebook_runs_only_when_asked_for(monkeypatch):
     assert extras_enabled()
     monkeypatch.setenv("EX3_EXTRAS", "0")
     assert not extras_enabled()
+
+
+def test_greek_letters_reach_the_pdf_as_math():
+    from helpers.build import _postprocess_tex
+
+    tex = _postprocess_tex("\\begin{document} noise σ=0.2, λ ≥ 1", {"built": "2026-01-01", "profile": "smoke"})
+    assert r"\ensuremath{\sigma}=0.2" in tex and r"\ensuremath{\lambda} \ensuremath{\geq} 1" in tex
