@@ -270,6 +270,8 @@ def summary_markdown(metrics: dict) -> str:
              f"{best} ({objectives[best]['fid']:.2f})" if objectives else "n/a"),
             ("Extras", "reconstruction MSE: GAN inversion / autoencoder",
              f"{get('extras.inversion.gan_inversion_mse', '.4f')} / {get('extras.inversion.ae_mse', '.4f')}"),
+            ("Extras", "pixel-space DCGAN, same wall time as the latent GAN: MNIST-FID, digits covered",
+             f"{get('extras.pixel_dcgan.fid', '.2f')}, {get('extras.pixel_dcgan.classes_covered', 'd')}"),
         ]
     head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
             f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")

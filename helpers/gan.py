@@ -4,7 +4,7 @@ One training function serves both: pass ``labels`` (and conditional networks) fo
 digit-conditional generator. Objectives: ``"gan"`` (the original minimax BCE, whose generator
 loss saturates), ``"nsgan"`` (non-saturating BCE), ``"lsgan"`` (least squares), ``"wgan-clip"``
 (Wasserstein, critic weights clipped), ``"wgan-gp"`` (Wasserstein with gradient penalty) and
-``"hinge"``.
+``"hinge"``. The same loop (:func:`train_adversarial`) also trains the pixel-space DCGAN baseline.
 """
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ WASSERSTEIN = ("wgan-clip", "wgan-gp")
 
 
 def _gradient_penalty(D, real, fake, labels):
-    alpha = torch.rand(len(real), 1, device=real.device)
+    alpha = torch.rand(len(real), *[1] * (real.ndim - 1), device=real.device)
     mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     score = D(mix, labels)
     (grad,) = torch.autograd.grad(score.sum(), mix, create_graph=True)
-    return ((grad.norm(dim=1) - 1) ** 2).mean()
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 def discriminator_loss(objective: str, real_score, fake_score, real_target: float = 1.0) -> torch.Tensor:
@@ -88,44 +88,126 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
                      steps: int = 5000, batch_size: int = 256, labels: torch.Tensor | None = None,
                      hidden=(256, 256), lr: float = 2e-4, critic_steps: int | None = None,
                      gp_weight: float = 10.0, aux_weight: float = 0.0, label_smoothing: float = 0.0,
-                     clip: float = 0.01, seed: int = 0, snapshot_every: int = 0, n_snapshot: int = 64,
-                     progress: bool = True):
+                     clip: float = 0.01, unrolled_steps: int = 0, seed: int = 0, snapshot_every: int = 0,
+                     n_snapshot: int = 64, progress: bool = True):
     """Train G: noise -> code and D: code -> score on ``codes`` (N, d) (conditional on ``labels``
     when given). ``aux_weight`` > 0 (conditional only) adds ``aux_weight`` x the cross-entropy of a
     code classifier, trained beforehand on the real (code, label) pairs, on G's codes for the
     requested digits (the AC-GAN idea, with a fixed classifier). Returns
     ``(G, D, history, snapshots)``; ``snapshots`` maps a step to the codes G makes for a fixed
-    noise batch (empty unless ``snapshot_every`` > 0). ``critic_steps`` D updates per G update
-    (default 5 for the Wasserstein objectives, else 1); ``label_smoothing`` 0.1 trains D towards
-    0.9 on real codes; ``clip`` bounds the critic's weights for ``"wgan-clip"``."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    noise batch (empty unless ``snapshot_every`` > 0). Training options as in
+    :func:`train_adversarial`."""
     if codes.ndim != 2 or len(codes) < 2:
         raise ValueError(f"need (N >= 2, d) codes, got {tuple(codes.shape)}")
     if labels is not None and len(labels) != len(codes):
         raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
     if aux_weight and labels is None:
         raise ValueError("aux_weight needs labels (a conditional GAN)")
-    if not 0 <= label_smoothing < 1:
-        raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}")
-    if critic_steps is not None and critic_steps < 1:
-        raise ValueError(f"critic_steps must be >= 1, got {critic_steps}")
+    _check_options(objective, steps, label_smoothing, critic_steps, unrolled_steps)
     gen = set_seed(seed)
     aux = train_code_classifier(codes, labels, seed=seed) if aux_weight else None
-    device, d = codes.device, codes.shape[1]
+    d = codes.shape[1]
     n_classes = 10 if labels is not None else None
-    G = LatentGenerator(noise_dim, d, hidden, n_classes).to(device)
-    D = LatentDiscriminator(d, hidden, n_classes).to(device)
+    G = LatentGenerator(noise_dim, d, hidden, n_classes).to(codes.device)
+    D = LatentDiscriminator(d, hidden, n_classes).to(codes.device)
     mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
     for net in (G, D):
         net.code_mean.copy_(mean)
         net.code_std.copy_(std)
+    history, snapshots = train_adversarial(
+        G, D, codes, noise_dim, objective, steps, batch_size, gen, labels=labels, lr=lr,
+        critic_steps=critic_steps, gp_weight=gp_weight, aux=aux, aux_weight=aux_weight,
+        label_smoothing=label_smoothing, clip=clip, unrolled_steps=unrolled_steps,
+        snapshot_every=snapshot_every, n_snapshot=n_snapshot, progress=progress)
+    return G.eval(), D.eval(), history, snapshots
+
+
+def train_pixel_gan(images: torch.Tensor, noise_dim: int = 64, objective: str = "nsgan",
+                    steps: int = 100_000, max_seconds: float | None = None, batch_size: int = 64,
+                    width: int = 32, lr: float = 2e-4, seed: int = 0, snapshot_every: int = 0,
+                    progress: bool = True):
+    """A DCGAN on the (N, 1, 32, 32) images themselves: the baseline the latent GAN is measured
+    against. ``max_seconds`` stops training after that much wall time (a same-time comparison);
+    the steps reached are in the history's last row. Returns ``(G, D, history, snapshots)``."""
+    from .models import DCGANDiscriminator, DCGANGenerator
+
+    if images.ndim != 4 or images.shape[1:] != (1, 32, 32):
+        raise ValueError(f"expected (N, 1, 32, 32) images, got {tuple(images.shape)}")
+    if max_seconds is not None and max_seconds <= 0:
+        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    _check_options(objective, steps, 0.0, None, 0)
+    gen = set_seed(seed)
+    G = DCGANGenerator(noise_dim, width).to(images.device)
+    D = DCGANDiscriminator(width).to(images.device)
+    history, snapshots = train_adversarial(G, D, images, noise_dim, objective, steps, batch_size, gen,
+                                           lr=lr, max_seconds=max_seconds, snapshot_every=snapshot_every,
+                                           progress=progress)
+    return G.eval(), D.eval(), history, snapshots
+
+
+def _check_options(objective, steps, label_smoothing, critic_steps, unrolled_steps):
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}")
+    if critic_steps is not None and critic_steps < 1:
+        raise ValueError(f"critic_steps must be >= 1, got {critic_steps}")
+    if unrolled_steps < 0:
+        raise ValueError(f"unrolled_steps must be >= 0, got {unrolled_steps}")
+    if unrolled_steps and objective in WASSERSTEIN:
+        raise ValueError("unrolled_steps is for the BCE, least-squares and hinge objectives")
+
+
+def _unrolled_discriminator_params(D, opt_d, objective, G, draw, k, real_target):
+    """D's parameters after ``k`` more updates, as a differentiable function of G (Metz et al.,
+    2017): G then trains against the discriminator's answer to its move. Each update is a step
+    of D's own Adam size: the gradient over the root of Adam's second-moment estimate (frozen at
+    its current value, no momentum), each coordinate's step bounded by the learning rate as in
+    Adam."""
+    from torch.func import functional_call
+
+    names = [n for n, _ in D.named_parameters()]
+    params = dict(D.named_parameters())
+    group = opt_d.param_groups[0]
+    root_v = {}
+    for n, p in zip(names, D.parameters()):
+        state = opt_d.state.get(p, {})
+        if "exp_avg_sq" in state:
+            root_v[n] = (state["exp_avg_sq"] / (1 - group["betas"][1] ** float(state["step"]))).sqrt()
+        else:
+            root_v[n] = torch.zeros_like(p)
+    for _ in range(k):
+        real, real_y, noise, fake_y = draw()
+        loss = discriminator_loss(objective, functional_call(D, params, (real, real_y)),
+                                  functional_call(D, params, (G(noise, fake_y), fake_y)), real_target)
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+        params = {n: p - group["lr"] * g / (torch.maximum(root_v[n], g.detach().abs()) + group["eps"])
+                  for (n, p), g in zip(params.items(), grads)}
+    return params
+
+
+def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise_dim: int,
+                      objective: str, steps: int, batch_size: int, gen: torch.Generator,
+                      labels: torch.Tensor | None = None, lr: float = 2e-4,
+                      critic_steps: int | None = None, gp_weight: float = 10.0,
+                      aux: nn.Module | None = None, aux_weight: float = 0.0,
+                      label_smoothing: float = 0.0, clip: float = 0.01, unrolled_steps: int = 0,
+                      max_seconds: float | None = None, snapshot_every: int = 0, n_snapshot: int = 64,
+                      progress: bool = True):
+    """The one GAN training loop, for any ``G(noise, labels)`` and ``D(x, labels)`` and real
+    samples ``real_data`` (N, ...), codes or images. ``critic_steps`` D updates per G update
+    (default 5 for the Wasserstein objectives, else 1); ``label_smoothing`` 0.1 trains D towards
+    0.9 on real samples; ``clip`` bounds the critic's weights for ``"wgan-clip"``;
+    ``unrolled_steps`` k > 0 trains G against D unrolled k updates ahead; ``max_seconds`` stops
+    early. Returns ``(history, snapshots)``."""
+    device = real_data.device
     critic_steps = critic_steps or (5 if objective in WASSERSTEIN else 1)
     betas = (0.5, 0.9) if objective in WASSERSTEIN else (0.5, 0.999)
     opt_g = adam_optimizer(G.parameters(), lr, device, betas=betas)
     opt_d = adam_optimizer(D.parameters(), lr, device, betas=betas)
+    real_target = 1 - label_smoothing
 
     fixed_noise = torch.randn(n_snapshot, noise_dim, generator=gen).to(device)
     fixed_labels = (torch.arange(n_snapshot) % 10).to(device) if labels is not None else None
@@ -133,22 +215,26 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
     history, start = History(), time.perf_counter()
     log_every = max(1, steps // 100)
     d_sum = g_sum = 0.0
+    logged = 0
 
     def draw():
-        idx = torch.randint(len(codes), (batch_size,), generator=gen).to(device)
+        idx = torch.randint(len(real_data), (batch_size,), generator=gen).to(device)
         noise = torch.randn(batch_size, noise_dim, generator=gen).to(device)
         # conditional: fakes are asked for the batch's own digits, so both sides (and the
         # gradient-penalty interpolates) have the same class mix
         y = labels[idx] if labels is not None else None
-        return codes[idx], y, noise, y
+        return real_data[idx], y, noise, y
 
-    for step in tqdm(range(1, steps + 1), desc=f"GAN ({objective})", disable=not progress,
-                     leave=False, mininterval=1.0):
+    G.train()
+    D.train()
+    bar = tqdm(range(1, steps + 1), desc=f"GAN ({objective})", disable=not progress, leave=False,
+               mininterval=1.0)
+    for step in bar:
         for _ in range(critic_steps):
             real, real_y, noise, fake_y = draw()
             with torch.no_grad():
                 fake = G(noise, fake_y)
-            loss_d = discriminator_loss(objective, D(real, real_y), D(fake, fake_y), 1 - label_smoothing)
+            loss_d = discriminator_loss(objective, D(real, real_y), D(fake, fake_y), real_target)
             if objective == "wgan-gp":
                 loss_d = loss_d + gp_weight * _gradient_penalty(D, real, fake, real_y)
             opt_d.zero_grad(set_to_none=True)
@@ -160,33 +246,55 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
                         p.clamp_(-clip, clip)
         _, _, noise, fake_y = draw()
         fake = G(noise, fake_y)
-        loss_g = generator_loss(objective, D(fake, fake_y))
+        if unrolled_steps:
+            from torch.func import functional_call
+
+            params = _unrolled_discriminator_params(D, opt_d, objective, G, draw, unrolled_steps, real_target)
+            fake_score = functional_call(D, params, (fake, fake_y))
+        else:
+            fake_score = D(fake, fake_y)
+        loss_g = generator_loss(objective, fake_score)
         if aux is not None:
             loss_g = loss_g + aux_weight * F.cross_entropy(aux(fake), fake_y)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
+        D.zero_grad(set_to_none=True)  # the unrolled loss also reaches D's own parameters
         d_sum += loss_d.item()
         g_sum += loss_g.item()
+        logged += 1
         if step % log_every == 0:
-            history.log(step=step, d_loss=d_sum / log_every, g_loss=g_sum / log_every)
+            history.log(step=step, d_loss=d_sum / logged, g_loss=g_sum / logged)
             d_sum = g_sum = 0.0
+            logged = 0
         if snapshot_every and (step % snapshot_every == 0 or step == 1):
             with torch.no_grad():
+                G.eval()
                 snapshots[step] = G(fixed_noise, fixed_labels).cpu()
+                G.train()
+        if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+            if logged:
+                history.log(step=step, d_loss=d_sum / logged, g_loss=g_sum / logged)
+            break
+    bar.close()
     history.seconds = time.perf_counter() - start
-    return G.eval(), D.eval(), history, snapshots
+    return history, snapshots
 
 
 @torch.no_grad()
-def sample_codes(G: LatentGenerator, n: int, seed: int = 0, labels: torch.Tensor | None = None,
-                 device=None) -> torch.Tensor:
-    """``n`` latent codes from G for seeded noise (and the given labels if conditional)."""
+def sample_codes(G: nn.Module, n: int, seed: int = 0, labels: torch.Tensor | None = None,
+                 device=None, batch_size: int | None = None) -> torch.Tensor:
+    """``n`` outputs of G for seeded noise (and the given labels if conditional): latent codes
+    for a :class:`LatentGenerator`, images for the pixel-space DCGAN (pass a ``batch_size`` to
+    bound the memory)."""
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    device = device or G.code_mean.device
+    device = device or next(G.parameters()).device
     noise = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(seed)).to(device)
-    return G(noise, labels.to(device) if labels is not None else None)
+    labels = labels.to(device) if labels is not None else None
+    batch_size = batch_size or n
+    return torch.cat([G(noise[i:i + batch_size], labels[i:i + batch_size] if labels is not None else None)
+                      for i in range(0, n, batch_size)])
 
 
 def invert_generator(G: LatentGenerator, targets: torch.Tensor, restarts: int = 8,

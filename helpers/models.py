@@ -188,3 +188,43 @@ class LatentDiscriminator(nn.Module):
                 raise ValueError("this discriminator is conditional: pass the digit labels")
             out = out + (self.embed(labels) * h).sum(1)
         return out
+
+
+class DCGANGenerator(nn.Module):
+    """Noise -> a (1, 32, 32) image in [0, 1]: the pixel-space GAN baseline (Radford et al.,
+    2016): a linear map to a ``4 width`` x 4 x 4 map, then three stride-2 transposed convolutions
+    with batch norm and ReLU."""
+
+    def __init__(self, noise_dim: int = 64, width: int = 32):
+        super().__init__()
+        if noise_dim < 1 or width < 1:
+            raise ValueError(f"noise_dim and width must be >= 1, got {noise_dim}, {width}")
+        self.noise_dim, self.width = noise_dim, width
+        self.project = nn.Sequential(nn.Linear(noise_dim, 4 * width * 16), nn.BatchNorm1d(4 * width * 16),
+                                     nn.ReLU())
+        self.net = nn.Sequential(
+            nn.Unflatten(1, (4 * width, 4, 4)),
+            nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.ReLU(),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid())
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if noise.ndim != 2 or noise.shape[1] != self.noise_dim:
+            raise ValueError(f"expected (N, {self.noise_dim}) noise, got {tuple(noise.shape)}")
+        return self.net(self.project(noise))
+
+
+class DCGANDiscriminator(nn.Module):
+    """A (1, 32, 32) image -> one score: three stride-2 convolutions with LeakyReLU (no batch
+    norm, so every objective, gradient penalty included, applies per sample)."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(4 * width * 16, 1))
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(images).squeeze(1)

@@ -49,6 +49,11 @@ class Profile:
     inversion_images: int = 100
     inversion_steps: int = 200
     embedding_points: int = 3000
+    unrolled_steps: tuple[int, ...] = (2, 5)  # k > 0; k = 0 is the plain non-saturating row
+    grid_lrs: tuple[float, ...] = (1e-3, 4e-3, 1.6e-2)  # autoencoder learning rate x weight decay
+    grid_weight_decays: tuple[float, ...] = (0.0, 0.1)
+    grid_epochs: int = 2
+    pixel_gan_max_steps: int = 20000  # the pixel DCGAN stops at the latent GAN's wall time first
 
 
 PROFILES: dict[str, Profile] = {
@@ -77,6 +82,11 @@ PROFILES: dict[str, Profile] = {
         inversion_images=8,
         inversion_steps=10,
         embedding_points=300,
+        unrolled_steps=(2,),
+        grid_lrs=(4e-3,),
+        grid_weight_decays=(0.0, 0.1),
+        grid_epochs=1,
+        pixel_gan_max_steps=30,
     ),
 }
 
@@ -110,8 +120,14 @@ def _validate(p: Profile) -> None:
     for name in ("train_size", "test_size", "ae_epochs", "ae_batch_size", "evaluator_epochs",
                  "label_subsets", "head_epochs", "full_data_epochs", "gan_steps", "cgan_steps",
                  "gan_batch_size", "gan_eval_samples", "interpolation_pairs", "extras_gan_steps",
-                 "inversion_images", "inversion_steps", "embedding_points"):
+                 "inversion_images", "inversion_steps", "embedding_points", "grid_epochs",
+                 "pixel_gan_max_steps"):
         positive(name, getattr(p, name))
+    for k in p.unrolled_steps:
+        positive("unrolled_steps", k)
+    if any(lr <= 0 for lr in p.grid_lrs) or any(wd < 0 for wd in p.grid_weight_decays):
+        raise ValueError(f"grid learning rates must be > 0 and weight decays >= 0, got "
+                         f"{p.grid_lrs}, {p.grid_weight_decays}")
     if p.ae_lr <= 0:
         raise ValueError(f"ae_lr must be > 0, got {p.ae_lr}")
     for d in p.latent_dims:

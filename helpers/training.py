@@ -113,10 +113,11 @@ def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int 
 def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor,
                       epochs: int, lr: float = 2e-3, batch_size: int = 128, seed: int = 0,
                       loss: str = "bce", input_noise: float = 0.0, code_penalty: float = 0.0,
-                      device=None, progress: bool = True) -> History:
+                      weight_decay: float = 0.0, device=None, progress: bool = True) -> History:
     """Train an autoencoder to reconstruct its (optionally noise-corrupted) input.
 
-    Adam with a one-cycle learning-rate schedule; ``loss`` is ``"bce"`` (on logits) or ``"mse"``.
+    Adam with a one-cycle learning-rate schedule (AdamW, decoupled, when ``weight_decay`` > 0);
+    ``loss`` is ``"bce"`` (on logits) or ``"mse"``.
     ``code_penalty`` > 0 adds that weight x :func:`~helpers.metrics.normal_moment_penalty` of the
     batch's codes, pushing them towards N(0, I) (a non-adversarial generator: sample, decode).
     Returns per-epoch train loss and test MSE/BCE/PSNR.
@@ -125,12 +126,16 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if loss not in ("bce", "mse"):
         raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-    if input_noise < 0 or code_penalty < 0:
-        raise ValueError(f"input_noise and code_penalty must be >= 0, got {input_noise}, {code_penalty}")
+    if input_noise < 0 or code_penalty < 0 or weight_decay < 0:
+        raise ValueError(f"input_noise, code_penalty and weight_decay must be >= 0, got "
+                         f"{input_noise}, {code_penalty}, {weight_decay}")
+    if lr <= 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
     device = device or train_images.device
     gen = set_seed(seed)
     model.to(device).to(memory_format=torch.channels_last)
-    opt = adam_optimizer(model.parameters(), lr, device)
+    opt = adam_optimizer(model.parameters(), lr, device, decoupled=True, weight_decay=weight_decay) \
+        if weight_decay > 0 else adam_optimizer(model.parameters(), lr, device)
     steps = max(1, epochs * -(-len(train_images) // batch_size))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
     history, start = History(), time.perf_counter()

@@ -33,26 +33,35 @@ def mnist(profile: Profile, device=None) -> MNIST:
 
 
 def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: int = 0,
-                       input_noise: float = 0.0, code_penalty: float = 0.0) -> dict:
+                       input_noise: float = 0.0, code_penalty: float = 0.0, lr: float | None = None,
+                       weight_decay: float = 0.0, epochs: int | None = None) -> dict:
+    """The cache key of an autoencoder; ``lr`` and ``epochs`` default to the profile's."""
     config = {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
               "fc_width": AE_FC_WIDTH, "channels": list(AE_CHANNELS), "seed": int(seed),
-              "epochs": profile.ae_epochs, "lr": profile.ae_lr, "batch_size": profile.ae_batch_size,
+              "epochs": profile.ae_epochs if epochs is None else int(epochs),
+              "lr": profile.ae_lr if lr is None else float(lr), "batch_size": profile.ae_batch_size,
               "loss": "bce", "input_noise": float(input_noise),
               "train_size": profile.train_size, "test_size": profile.test_size}
-    if code_penalty:  # only when used, so the keys (file names) of plain autoencoders stay put
+    # only when used, so the keys (file names) of plain autoencoders stay put
+    if code_penalty:
         config["code_penalty"] = float(code_penalty)
+    if weight_decay:
+        config["weight_decay"] = float(weight_decay)
     return config
 
 
 def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: int | None = None,
                     seed: int = 0, input_noise: float = 0.0, code_penalty: float = 0.0,
+                    lr: float | None = None, weight_decay: float = 0.0, epochs: int | None = None,
                     progress: bool = True) -> tuple[AutoEncoder, History]:
     """The trained autoencoder for this config (cached), with its training history.
-    ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I)."""
+    ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I); ``lr``,
+    ``weight_decay`` (AdamW) and ``epochs`` override the profile's training settings."""
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
-    config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise, code_penalty)
+    config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise, code_penalty,
+                                lr, weight_decay, epochs)
     device = data.train.images.device
 
     def build():
@@ -61,10 +70,10 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
 
     def train(model):
         history = train_autoencoder(model, data.train.images, data.test.images,
-                                    profile.ae_epochs, lr=profile.ae_lr,
+                                    config["epochs"], lr=config["lr"],
                                     batch_size=profile.ae_batch_size, seed=seed,
                                     input_noise=input_noise, code_penalty=code_penalty,
-                                    progress=progress)
+                                    weight_decay=weight_decay, progress=progress)
         return history.to_dict()
 
     model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
@@ -106,7 +115,7 @@ def autoencoder_row(model: AutoEncoder, history: History) -> dict:
 def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor, noise_dim: int,
                    objective: str, steps: int, labels: torch.Tensor | None = None, seed: int = 0,
                    snapshot_every: int = 0, aux_weight: float = 0.0, critic_steps: int | None = None,
-                   label_smoothing: float = 0.0, progress: bool = True):
+                   label_smoothing: float = 0.0, unrolled_steps: int = 0, progress: bool = True):
     """A GAN generator trained on ``codes`` of the autoencoder described by ``autoencoder_cfg``
     (conditional on ``labels`` if given), cached like the other models. Returns
     ``(G, history, snapshots)``."""
@@ -122,6 +131,8 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
         config["critic_steps"] = int(critic_steps)
     if label_smoothing:
         config["label_smoothing"] = float(label_smoothing)
+    if unrolled_steps:
+        config["unrolled_steps"] = int(unrolled_steps)
     d = codes.shape[1]
 
     def build():
@@ -131,10 +142,43 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
         G, _, history, snaps = train_latent_gan(codes, noise_dim, objective, steps, profile.gan_batch_size,
                                                 labels=labels, seed=seed, snapshot_every=snapshot_every,
                                                 aux_weight=aux_weight, critic_steps=critic_steps,
-                                                label_smoothing=label_smoothing, progress=progress)
+                                                label_smoothing=label_smoothing,
+                                                unrolled_steps=unrolled_steps, progress=progress)
         model.load_state_dict(G.state_dict())
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 
     G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, codes.device)
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(codes.device), History.from_dict(extra["history"]), snapshots
+
+
+def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, noise_dim: int = 64,
+                  width: int = 32, seed: int = 0, progress: bool = True):
+    """The pixel-space DCGAN baseline, trained on the training images for at most
+    ``max_seconds`` of wall time (or ``profile.pixel_gan_max_steps``), cached by that budget.
+    Returns ``(G, history, snapshots)``; the history's last row holds the steps reached."""
+    from .gan import train_pixel_gan
+    from .models import DCGANGenerator
+
+    if max_seconds <= 0:
+        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
+    config = {"kind": "pixel_gan", "noise_dim": noise_dim, "width": width, "seed": seed,
+              "objective": "nsgan", "batch_size": 64, "max_steps": profile.pixel_gan_max_steps,
+              "max_seconds": round(float(max_seconds)), "train_size": profile.train_size}
+
+    def build():
+        return DCGANGenerator(noise_dim, width)
+
+    def train(model):
+        G, _, history, snaps = train_pixel_gan(data.train.images, noise_dim, "nsgan",
+                                               profile.pixel_gan_max_steps, max(1, round(max_seconds)),
+                                               batch_size=64, width=width, seed=seed,
+                                               snapshot_every=max(1, profile.pixel_gan_max_steps // 10),
+                                               progress=progress)
+        model.load_state_dict(G.state_dict())
+        return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
+
+    device = data.train.images.device
+    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
+    snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
+    return G.to(device).eval(), History.from_dict(extra["history"]), snapshots

@@ -153,3 +153,55 @@ def test_auxiliary_classifier_term():
                            progress=False)[0]
     z, y = torch.randn(5, 3), torch.arange(5)
     assert not torch.allclose(plain(z, y), aux(z, y))
+
+
+def test_unrolled_discriminator_changes_the_generator_update_only():
+    codes, _ = _codes()
+    runs = {k: train_latent_gan(codes, 3, "nsgan", steps=4, batch_size=32, unrolled_steps=k, progress=False)
+            for k in (0, 2)}
+    z = torch.randn(8, 3)
+    assert torch.isfinite(runs[2][0](z)).all()
+    assert not torch.allclose(runs[0][0](z), runs[2][0](z))
+    with pytest.raises(ValueError, match="unrolled_steps must be >= 0"):
+        train_latent_gan(codes, 3, "nsgan", steps=1, unrolled_steps=-1)
+    with pytest.raises(ValueError, match="unrolled_steps is for"):
+        train_latent_gan(codes, 3, "wgan-gp", steps=1, unrolled_steps=2)
+
+
+def test_unrolled_steps_are_bounded_by_the_learning_rate():
+    from helpers.gan import _unrolled_discriminator_params
+    from helpers.models import LatentDiscriminator, LatentGenerator
+
+    codes, _ = _codes()
+    G, D = LatentGenerator(3, 4), LatentDiscriminator(4)
+    opt = torch.optim.Adam(D.parameters(), lr=1e-3)  # no state yet: every step is at most lr
+
+    def draw():
+        return codes[:32], None, torch.randn(32, 3), None
+
+    params = _unrolled_discriminator_params(D, opt, "nsgan", G, draw, 3, 1.0)
+    moved = max((params[n] - p).abs().max().item() for n, p in D.named_parameters())
+    assert 0 < moved <= 3 * 1e-3 * (1 + 1e-4)  # float32 rounding
+    params[next(iter(params))].sum().backward()  # differentiable with respect to G
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
+
+
+def test_pixel_gan_makes_images_and_stops_at_its_time_budget():
+    import time
+
+    from helpers.gan import train_pixel_gan
+
+    images = torch.rand(64, 1, 32, 32)
+    G, D, history, snaps = train_pixel_gan(images, noise_dim=16, steps=3, batch_size=16, width=8,
+                                           snapshot_every=1, progress=False)
+    out = sample_codes(G, 5, batch_size=2)
+    assert out.shape == (5, 1, 32, 32) and 0 <= out.min() and out.max() <= 1
+    assert D(out).shape == (5,) and sorted(snaps) == [1, 2, 3]
+    start = time.perf_counter()
+    _, _, history, _ = train_pixel_gan(images, noise_dim=16, steps=10 ** 6, max_seconds=0.5, batch_size=16,
+                                       width=8, progress=False)
+    assert time.perf_counter() - start < 5 and 1 <= history.rows[-1]["step"] < 10 ** 6
+    with pytest.raises(ValueError, match="32, 32"):
+        train_pixel_gan(torch.rand(4, 1, 28, 28), steps=1)
+    with pytest.raises(ValueError, match="max_seconds"):
+        train_pixel_gan(images, steps=1, max_seconds=0)

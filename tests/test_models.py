@@ -41,3 +41,14 @@ def test_conditional_gan_networks_need_labels():
         G(z)
     with pytest.raises(ValueError, match="noise"):
         G(torch.randn(6, 5), y)
+
+
+def test_dcgan_networks_map_noise_to_images_and_images_to_scores():
+    from helpers.models import DCGANDiscriminator, DCGANGenerator
+
+    G, D = DCGANGenerator(noise_dim=16, width=8), DCGANDiscriminator(width=8)
+    images = G(torch.randn(3, 16))
+    assert images.shape == (3, 1, 32, 32) and 0 <= images.min() and images.max() <= 1
+    assert D(images).shape == (3,)
+    with pytest.raises(ValueError, match=r"\(N, 16\) noise"):
+        G(torch.randn(3, 15))

@@ -22,6 +22,9 @@ def test_profiles_and_overrides():
     ({"label_budgets": (10, 5000)}, "exceeds"),
     ({"fc_variants": (-1,)}, "fc_layers"),
     ({"not_a_setting": 1}, "unknown profile setting"),
+    ({"unrolled_steps": (0,)}, "unrolled_steps must be >= 1"),
+    ({"grid_lrs": (0.0,)}, "grid learning rates"),
+    ({"pixel_gan_max_steps": 0}, "pixel_gan_max_steps"),
 ])
 def test_bad_parameters_fail_fast(kwargs, message):
     name = kwargs.pop("name", "smoke")

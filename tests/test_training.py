@@ -60,3 +60,31 @@ def test_denoising_score_uses_seeded_noise_against_clean_images(mnist_small):
     import pytest
     with pytest.raises(ValueError, match="input_noise"):
         train_autoencoder(model, test.images, test.images, 1, input_noise=-0.1, progress=False)
+
+
+def test_weight_decay_shrinks_the_weights_and_is_validated(mnist_small):
+    import pytest
+
+    train, test = mnist_small
+    norms = {}
+    for wd in (0.0, 0.5):
+        torch.manual_seed(0)
+        model = AutoEncoder(4, fc_layers=1, fc_width=32)
+        train_autoencoder(model, train.images, test.images, 2, lr=4e-3, weight_decay=wd, progress=False)
+        norms[wd] = sum(p.pow(2).sum() for n, p in model.named_parameters() if n.endswith("weight")).item()
+    assert norms[0.5] < norms[0.0]
+    with pytest.raises(ValueError, match="weight_decay"):
+        train_autoencoder(AutoEncoder(4), train.images, test.images, 1, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        train_autoencoder(AutoEncoder(4), train.images, test.images, 1, lr=0.0)
+
+
+def test_training_overrides_enter_the_cache_key_only_when_used():
+    from helpers.profiles import get_profile
+    from helpers.zoo import autoencoder_config
+
+    smoke = get_profile("smoke")
+    plain = autoencoder_config(smoke, 10, 2)
+    assert "weight_decay" not in plain and plain["lr"] == smoke.ae_lr and plain["epochs"] == smoke.ae_epochs
+    grid = autoencoder_config(smoke, 10, 2, lr=1e-3, weight_decay=0.1, epochs=3)
+    assert (grid["lr"], grid["weight_decay"], grid["epochs"]) == (1e-3, 0.1, 3)
