@@ -7,6 +7,7 @@ PROFILE ?= $(or $(EX3_PROFILE),full)
 EXTRAS ?= $(or $(EX3_EXTRAS),0)
 SHARED_RAW := ../shared/data/MNIST/raw
 RAW := data/MNIST/raw
+DEBIAN_FASHION := /usr/share/datasets/fashion-mnist
 
 .PHONY: report test lab data env latex bench clean-smoke
 
@@ -32,12 +33,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name ex3 --display-name "Python 3 (ex3)" > /dev/null
 	touch $@
 
-data: ## copy the offline MNIST archives if they sit beside the checkout (never committed)
+data: ## copy the offline MNIST archives if they sit beside the checkout; Fashion-MNIST from Debian (never committed)
 	@mkdir -p $(RAW)
 	@if ls $(SHARED_RAW)/*.gz > /dev/null 2>&1; then \
 		for f in $(SHARED_RAW)/*.gz; do [ -s $(RAW)/$$(basename $$f) ] || cp $$f $(RAW)/; done; \
 		echo "MNIST archives copied from $(SHARED_RAW)"; \
 	else echo "no $(SHARED_RAW): torchvision downloads MNIST on first use"; fi
+	@if [ -d $(DEBIAN_FASHION) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist > /dev/null 2>&1 || \
+		{ apt-get update -q > /dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist > /dev/null; } || \
+		echo "dataset-fashion-mnist not installable: torchvision downloads Fashion-MNIST on first use"; \
+	else echo "no $(DEBIAN_FASHION) (apt-get install dataset-fashion-mnist as root): torchvision downloads Fashion-MNIST on first use"; fi
 
 latex: ## xelatex + pandoc for the PDF; installed with apt when possible, else HTML only
 	@if command -v xelatex > /dev/null && command -v pandoc > /dev/null; then :; \

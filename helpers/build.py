@@ -38,11 +38,12 @@ class BuildError(RuntimeError):
     pass
 
 
-EXTRAS_NOTEBOOK = "07_extras.ipynb"
+EXTRAS_NOTEBOOKS = ("07_extras.ipynb", "08_fashion_mnist.ipynb")
 
 
 def extras_enabled() -> bool:
-    """Extras (``notebooks/07_extras.ipynb``, beyond the assignment) run only when asked for:
+    """Extras (``notebooks/07_extras.ipynb`` and the Fashion-MNIST appendix
+    ``08_fashion_mnist.ipynb``, beyond the assignment) run only when asked for:
     ``--extras`` or ``EX3_EXTRAS=1`` (``make report EXTRAS=1``); they add more than the core
     report's time budget allows."""
     return os.environ.get("EX3_EXTRAS", "0").lower() in ("1", "true", "yes", "on")
@@ -50,7 +51,7 @@ def extras_enabled() -> bool:
 
 def source_notebooks(directory: Path = PROJECT_ROOT / "notebooks", extras: bool = False) -> list[Path]:
     return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb")
-                  if extras or p.name != EXTRAS_NOTEBOOK)
+                  if extras or p.name not in EXTRAS_NOTEBOOKS)
 
 
 def execute(notebooks: list[Path], executed_dir: Path, profile: str, kernel: str = KERNEL,
@@ -272,6 +273,9 @@ def summary_markdown(metrics: dict) -> str:
              f"{get('extras.inversion.gan_inversion_mse', '.4f')} / {get('extras.inversion.ae_mse', '.4f')}"),
             ("Extras", "pixel-space DCGAN, same wall time as the latent GAN: MNIST-FID, digits covered",
              f"{get('extras.pixel_dcgan.fid', '.2f')}, {get('extras.pixel_dcgan.classes_covered', 'd')}"),
+            ("Appendix", "Fashion-MNIST: AE test MSE (d=10) / frozen encoder, 100 labels / GAN classes covered",
+             f"{get('extras.fashion.ae_test_mse_d10', '.4f')} / {get('extras.fashion.frozen_acc_100', '.1%')} / "
+             f"{get('extras.fashion.gan_classes_covered', 'd')}"),
         ]
     head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
             f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
@@ -336,7 +340,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-execute", action="store_true",
                         help="re-export the already executed notebooks only")
     parser.add_argument("--extras", action="store_true", default=extras_enabled(),
-                        help=f"also run {EXTRAS_NOTEBOOK} (default: $EX3_EXTRAS)")
+                        help=f"also run {', '.join(EXTRAS_NOTEBOOKS)} (default: $EX3_EXTRAS)")
     args = parser.parse_args(argv)
     try:
         build(args.profile or get_profile().name, execute_notebooks=not args.no_execute,

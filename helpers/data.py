@@ -1,4 +1,5 @@
-"""MNIST as tensors held on the device: zero-padded to 32x32, floats in [0, 1].
+"""MNIST (and Fashion-MNIST, for the appendix) as tensors held on the device: zero-padded to
+32x32, floats in [0, 1].
 
 Batches are drawn by index from a seeded permutation (:func:`batch_indices`), so no
 per-sample PIL transform or DataLoader worker is involved in training loops.
@@ -8,6 +9,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +26,19 @@ ARCHIVES = {
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
 IMAGE_SIZE = 32
+DATASETS = ("mnist", "fashion")
+FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+                   "bag", "ankle boot")
+# Debian's dataset-fashion-mnist package; its archives are recompressed (md5s differ from
+# torchvision's), so they are gunzipped into <root>/FashionMNIST/raw/, where torchvision only
+# checks that the extracted files exist.
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte")
 
 
 class MNISTUnavailable(RuntimeError):
-    """MNIST could not be found, downloaded or read; the message says what to do."""
+    """A dataset could not be found, downloaded or read; the message says what to do."""
 
 
 def data_root() -> Path:
@@ -80,6 +91,48 @@ def _mnist(root: Path, train: bool):
             "extracted (non-.gz) files there so they are re-extracted.") from err
 
 
+def _fashion_instructions(raw: Path) -> str:
+    return (f"Fashion-MNIST is not in {raw} and could not be downloaded. On Debian/Ubuntu "
+            "`apt-get install dataset-fashion-mnist` (what `make data` does as root) provides it under "
+            f"{DEBIAN_FASHION}, from where it is extracted on first use; or put the four extracted "
+            f"files ({', '.join(FASHION_FILES)}) in {raw}.")
+
+
+def extract_debian_fashion(root: Path, source: Path = DEBIAN_FASHION) -> bool:
+    """Gunzip Debian's Fashion-MNIST archives into ``root/FashionMNIST/raw/`` (each file written
+    atomically); True when all four extracted files are then present."""
+    raw = Path(root) / "FashionMNIST" / "raw"
+    for name in FASHION_FILES:
+        target, archive = raw / name, Path(source) / f"{name}.gz"
+        if target.exists() or not archive.exists():
+            continue
+        raw.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        try:
+            with gzip.open(archive, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        except (OSError, EOFError) as err:
+            tmp.unlink(missing_ok=True)
+            raise MNISTUnavailable(f"Fashion-MNIST archive {archive} could not be read "
+                                   f"({type(err).__name__}: {err}); reinstall dataset-fashion-mnist.") from err
+        os.replace(tmp, target)
+    return all((raw / name).exists() for name in FASHION_FILES)
+
+
+def _fashion(root: Path, train: bool):
+    from torchvision.datasets import FashionMNIST
+
+    raw = Path(root) / "FashionMNIST" / "raw"
+    extract_debian_fashion(root)
+    try:
+        return FashionMNIST(str(root), train=train, download=True)
+    except (OSError, RuntimeError, EOFError, gzip.BadGzipFile) as err:
+        if not all((raw / name).exists() for name in FASHION_FILES):
+            raise MNISTUnavailable(_fashion_instructions(raw) + f" ({type(err).__name__}: {err})") from err
+        raise MNISTUnavailable(f"Fashion-MNIST files in {raw} could not be read ({type(err).__name__}: "
+                               f"{err}). Delete them so they are extracted again.") from err
+
+
 @dataclass
 class Split:
     """One MNIST split as tensors: ``images`` (N, 1, 32, 32) float in [0, 1], ``labels`` (N,)."""
@@ -103,9 +156,13 @@ def pad_to_32(images_uint8: torch.Tensor) -> torch.Tensor:
 
 
 def load_mnist(train: bool, limit: int | None = None, device: torch.device | str = "cpu",
-               root: Path | None = None) -> Split:
-    """Load one split onto ``device``. ``limit`` keeps the first ``limit`` images (smoke runs)."""
-    ds = _mnist(Path(root) if root else data_root(), train)
+               root: Path | None = None, dataset: str = "mnist") -> Split:
+    """Load one split onto ``device``. ``limit`` keeps the first ``limit`` images (smoke runs);
+    ``dataset="fashion"`` loads Fashion-MNIST instead (same format: ten classes, 28x28 grey)."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {dataset!r}")
+    loader = _mnist if dataset == "mnist" else _fashion
+    ds = loader(Path(root) if root else data_root(), train)
     images, labels = ds.data, ds.targets
     if limit is not None:
         if limit < 1:

@@ -138,7 +138,7 @@ def train_pixel_gan(images: torch.Tensor, noise_dim: int = 64, objective: str = 
     _check_options(objective, steps, 0.0, None, 0)
     gen = set_seed(seed)
     G = DCGANGenerator(noise_dim, width).to(images.device)
-    D = DCGANDiscriminator(width).to(images.device)
+    D = DCGANDiscriminator(width, batch_norm=objective != "wgan-gp").to(images.device)
     history, snapshots = train_adversarial(G, D, images, noise_dim, objective, steps, batch_size, gen,
                                            lr=lr, max_seconds=max_seconds, snapshot_every=snapshot_every,
                                            progress=progress)

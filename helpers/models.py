@@ -190,6 +190,18 @@ class LatentDiscriminator(nn.Module):
         return out
 
 
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN's initialisation (Radford et al., 2016): weights N(0, 0.02), batch-norm scales
+    N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
 class DCGANGenerator(nn.Module):
     """Noise -> a (1, 32, 32) image in [0, 1]: the pixel-space GAN baseline (Radford et al.,
     2016): a linear map to a ``4 width`` x 4 x 4 map, then three stride-2 transposed convolutions
@@ -207,6 +219,7 @@ class DCGANGenerator(nn.Module):
             nn.ConvTranspose2d(4 * width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.ReLU(),
             nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
             nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid())
+        dcgan_init(self)
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if noise.ndim != 2 or noise.shape[1] != self.noise_dim:
@@ -215,16 +228,22 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """A (1, 32, 32) image -> one score: three stride-2 convolutions with LeakyReLU (no batch
-    norm, so every objective, gradient penalty included, applies per sample)."""
+    """A (1, 32, 32) image -> one score: three stride-2 convolutions with LeakyReLU, batch norm
+    after the second and third as in DCGAN (without it the generator collapses to a single image
+    within a few hundred steps here). ``batch_norm=False`` scores each sample on its own, which
+    the gradient penalty of WGAN-GP needs."""
 
-    def __init__(self, width: int = 32):
+    def __init__(self, width: int = 32, batch_norm: bool = True):
         super().__init__()
+        if width < 1:
+            raise ValueError(f"width must be >= 1, got {width}")
+        norm = (lambda c: nn.BatchNorm2d(c)) if batch_norm else (lambda c: nn.Identity())
         self.net = nn.Sequential(
             nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1), norm(2 * width), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * width, 4 * width, 4, 2, 1), norm(4 * width), nn.LeakyReLU(0.2),
             nn.Flatten(), nn.Linear(4 * width * 16, 1))
+        dcgan_init(self)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(images).squeeze(1)

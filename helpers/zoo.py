@@ -23,18 +23,25 @@ AE_FC_WIDTH = 512
 class MNIST:
     train: Split
     test: Split
+    name: str = "mnist"  # or "fashion": every model trained on it is cached under that name
 
 
-def mnist(profile: Profile, device=None) -> MNIST:
-    """Both splits for ``profile`` (subsets in smoke), as tensors on ``device``."""
+def mnist(profile: Profile, device=None, dataset: str = "mnist") -> MNIST:
+    """Both splits for ``profile`` (subsets in smoke), as tensors on ``device``;
+    ``dataset="fashion"`` gives Fashion-MNIST in the same form."""
     device = device or default_device()
-    return MNIST(load_mnist(True, profile.train_size, device),
-                 load_mnist(False, profile.test_size, device))
+    return MNIST(load_mnist(True, profile.train_size, device, dataset=dataset),
+                 load_mnist(False, profile.test_size, device, dataset=dataset), dataset)
+
+
+def _with_dataset(config: dict, dataset: str) -> dict:
+    # MNIST models keep the keys (file names) they had before a second dataset existed
+    return config if dataset == "mnist" else {**config, "dataset": dataset}
 
 
 def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: int = 0,
                        input_noise: float = 0.0, code_penalty: float = 0.0, lr: float | None = None,
-                       weight_decay: float = 0.0, epochs: int | None = None) -> dict:
+                       weight_decay: float = 0.0, epochs: int | None = None, dataset: str = "mnist") -> dict:
     """The cache key of an autoencoder; ``lr`` and ``epochs`` default to the profile's."""
     config = {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
               "fc_width": AE_FC_WIDTH, "channels": list(AE_CHANNELS), "seed": int(seed),
@@ -47,7 +54,7 @@ def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: 
         config["code_penalty"] = float(code_penalty)
     if weight_decay:
         config["weight_decay"] = float(weight_decay)
-    return config
+    return _with_dataset(config, dataset)
 
 
 def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: int | None = None,
@@ -61,7 +68,7 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
     config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise, code_penalty,
-                                lr, weight_decay, epochs)
+                                lr, weight_decay, epochs, data.name)
     device = data.train.images.device
 
     def build():
@@ -82,10 +89,11 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
 
 def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
                   progress: bool = True) -> tuple[DigitCNN, dict]:
-    """The evaluator CNN (trained once on MNIST train, cached) and its test accuracy."""
-    config = {"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
-              "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
-              "schedule": "onecycle"}
+    """The evaluator CNN (trained once on the dataset's training split, cached) and its test
+    accuracy."""
+    config = _with_dataset({"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
+                            "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
+                            "schedule": "onecycle"}, data.name)
     device = data.train.images.device
 
     def build():
@@ -164,6 +172,7 @@ def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, noise_dim: 
         raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
     config = {"kind": "pixel_gan", "noise_dim": noise_dim, "width": width, "seed": seed,
               "objective": "nsgan", "batch_size": 64, "max_steps": profile.pixel_gan_max_steps,
+              "recipe": "dcgan-init, batch-norm D",
               "max_seconds": round(float(max_seconds)), "train_size": profile.train_size}
 
     def build():

@@ -67,3 +67,45 @@ def test_per_digit_indices(mnist_small):
     _, test = mnist_small
     idx = per_digit_indices(test.labels, per_digit=2)
     assert test.labels[idx].tolist() == [d for d in range(10) for _ in range(2)]
+
+
+def _write_gz(path, payload: bytes):
+    import gzip
+
+    with gzip.open(path, "wb") as f:
+        f.write(payload)
+
+
+def test_fashion_archives_are_extracted_from_the_debian_folder(tmp_path):
+    source, root = tmp_path / "debian", tmp_path / "root"
+    source.mkdir()
+    for name in data.FASHION_FILES:
+        _write_gz(source / f"{name}.gz", name.encode())
+    assert data.extract_debian_fashion(root, source)
+    raw = root / "FashionMNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(data.FASHION_FILES)  # no .part left
+    assert (raw / "t10k-labels-idx1-ubyte").read_bytes() == b"t10k-labels-idx1-ubyte"
+
+
+def test_corrupt_fashion_archive_is_named_and_nothing_half_written(tmp_path):
+    source, root = tmp_path / "debian", tmp_path / "root"
+    source.mkdir()
+    (source / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(MNISTUnavailable, match="train-images-idx3-ubyte.gz could not be read"):
+        data.extract_debian_fashion(root, source)
+    assert not list((root / "FashionMNIST" / "raw").iterdir())
+
+
+def test_unknown_dataset_and_missing_fashion_fail_clearly(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        load_mnist(False, dataset="cifar")
+    monkeypatch.setattr(data, "DEBIAN_FASHION", tmp_path / "none")
+    monkeypatch.setattr(data, "extract_debian_fashion", lambda root, source=None: False)
+    import torchvision.datasets
+
+    def offline(*args, **kwargs):
+        raise RuntimeError("no internet")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
+    with pytest.raises(MNISTUnavailable, match="apt-get install dataset-fashion-mnist"):
+        load_mnist(False, root=tmp_path, dataset="fashion")

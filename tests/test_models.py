@@ -52,3 +52,19 @@ def test_dcgan_networks_map_noise_to_images_and_images_to_scores():
     assert D(images).shape == (3,)
     with pytest.raises(ValueError, match=r"\(N, 16\) noise"):
         G(torch.randn(3, 15))
+
+
+def test_dcgan_discriminator_batch_norm_is_optional_and_init_follows_dcgan():
+    from helpers.models import DCGANDiscriminator, DCGANGenerator
+
+    with_bn, without = DCGANDiscriminator(width=8), DCGANDiscriminator(width=8, batch_norm=False)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in with_bn.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in without.modules())
+    # without batch norm a sample's score does not depend on the rest of the batch (gradient penalty)
+    x = torch.rand(4, 1, 32, 32)
+    without.train()
+    assert torch.allclose(without(x)[:1], without(x[:1]))
+    conv = DCGANGenerator(noise_dim=16, width=64).net[1]
+    assert abs(conv.weight.std().item() - 0.02) < 0.002 and conv.bias.abs().max() == 0
+    with pytest.raises(ValueError, match="width"):
+        DCGANDiscriminator(width=0)

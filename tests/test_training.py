@@ -88,3 +88,14 @@ def test_training_overrides_enter_the_cache_key_only_when_used():
     assert "weight_decay" not in plain and plain["lr"] == smoke.ae_lr and plain["epochs"] == smoke.ae_epochs
     grid = autoencoder_config(smoke, 10, 2, lr=1e-3, weight_decay=0.1, epochs=3)
     assert (grid["lr"], grid["weight_decay"], grid["epochs"]) == (1e-3, 0.1, 3)
+
+
+def test_second_dataset_gets_its_own_cache_keys_and_mnist_keys_stay_put():
+    from helpers.checkpoints import config_key
+    from helpers.profiles import get_profile
+    from helpers.zoo import autoencoder_config
+
+    smoke = get_profile("smoke")
+    mnist, fashion = autoencoder_config(smoke, 10, 2), autoencoder_config(smoke, 10, 2, dataset="fashion")
+    assert "dataset" not in mnist and fashion["dataset"] == "fashion"
+    assert config_key(mnist) != config_key(fashion)
