@@ -109,3 +109,11 @@ def test_greek_letters_reach_the_pdf_as_math():
 
     tex = _postprocess_tex("\\begin{document} noise σ=0.2, λ ≥ 1", {"built": "2026-01-01", "profile": "smoke"})
     assert r"\ensuremath{\sigma}=0.2" in tex and r"\ensuremath{\lambda} \ensuremath{\geq} 1" in tex
+
+
+def test_bench_build_time_row_leaves_out_every_extras_notebook():
+    from helpers.bench import build_time_summary
+
+    line = build_time_summary({"01_autoencoder.ipynb": 100.0, "06_theory.ipynb": 5.0,
+                               "07_extras.ipynb": 1000.0, "08_fashion_mnist.ipynb": 200.0})
+    assert line.endswith("questions 1-6 alone 105 s") and line.startswith("1,305 s of notebooks in all")
