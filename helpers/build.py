@@ -27,7 +27,7 @@ import nbformat
 
 from .checkpoints import atomic_write
 from .profiles import PROJECT_ROOT, get_profile, output_dirs
-from .report import record_metrics
+from .report import format_metric, record_metrics
 
 TITLE = "Exercise 3: autoencoding and generative models for MNIST"
 KERNEL = "ex3"
@@ -227,12 +227,7 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
 def summary_markdown(metrics: dict) -> str:
     """A short results table from metrics.json (for README and report/summary.md)."""
     def get(path, fmt):
-        node = metrics
-        for key in path.split("."):
-            if not isinstance(node, dict) or key not in node:
-                return "n/a"
-            node = node[key]
-        return format(node, fmt) if isinstance(node, (int, float)) else str(node)
+        return format_metric(metrics, path, fmt)
 
     rows = [
         ("Q1", "d=10 autoencoder, test MSE per pixel", get("q1.test_mse_d10", ".4f")),

@@ -123,11 +123,11 @@ def _fashion(root: Path, train: bool):
     from torchvision.datasets import FashionMNIST
 
     raw = Path(root) / "FashionMNIST" / "raw"
-    extract_debian_fashion(root)
+    present = extract_debian_fashion(root)
     try:
         return FashionMNIST(str(root), train=train, download=True)
     except (OSError, RuntimeError, EOFError, gzip.BadGzipFile) as err:
-        if not all((raw / name).exists() for name in FASHION_FILES):
+        if not present:
             raise MNISTUnavailable(_fashion_instructions(raw) + f" ({type(err).__name__}: {err})") from err
         raise MNISTUnavailable(f"Fashion-MNIST files in {raw} could not be read ({type(err).__name__}: "
                                f"{err}). Delete them so they are extracted again.") from err

@@ -70,6 +70,16 @@ def format_table(df: pd.DataFrame, floatfmt: str | dict = ".4g") -> pd.DataFrame
     return out
 
 
+def format_metric(metrics: dict, path: str, fmt: str) -> str:
+    """The value at dotted ``path`` in a metrics dict, formatted with ``fmt``; "n/a" if absent."""
+    node = metrics
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return "n/a"
+        node = node[key]
+    return format(node, fmt) if isinstance(node, (int, float)) else str(node)
+
+
 def read_metrics(profile: Profile | str) -> dict:
     """The profile's metrics.json as recorded so far ({} if none)."""
     path = output_dirs(profile if isinstance(profile, str) else profile.name)["report"] / "metrics.json"

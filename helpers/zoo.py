@@ -170,10 +170,11 @@ def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, noise_dim: 
 
     if max_seconds <= 0:
         raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
-    config = {"kind": "pixel_gan", "noise_dim": noise_dim, "width": width, "seed": seed,
-              "objective": "nsgan", "batch_size": 64, "max_steps": profile.pixel_gan_max_steps,
-              "recipe": "dcgan-init, batch-norm D",
-              "max_seconds": round(float(max_seconds)), "train_size": profile.train_size}
+    config = _with_dataset({"kind": "pixel_gan", "noise_dim": noise_dim, "width": width, "seed": seed,
+                            "objective": "nsgan", "batch_size": 64, "max_steps": profile.pixel_gan_max_steps,
+                            "recipe": "dcgan-init, batch-norm D",
+                            "max_seconds": round(float(max_seconds)), "train_size": profile.train_size},
+                           data.name)
 
     def build():
         return DCGANGenerator(noise_dim, width)
