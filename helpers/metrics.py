@@ -133,3 +133,13 @@ def normal_moment_penalty(codes: torch.Tensor, kurtosis_weight: float = 0.1) -> 
     var = centred.pow(2).mean(0)
     kurtosis = centred.pow(4).mean(0) / var.clamp_min(1e-8).pow(2)
     return (mean.pow(2) + (var - 1).pow(2) + kurtosis_weight * (kurtosis - 3).pow(2)).mean()
+
+
+def mean_ci(values, z: float = 1.96) -> tuple[float, float]:
+    """Mean of ``values`` and the half-width of its normal-approximation confidence interval
+    (z = 1.96: 95%); the half-width is nan for fewer than two values."""
+    v = _as_numpy(values).ravel()
+    if len(v) == 0:
+        raise ValueError("mean_ci needs at least one value")
+    half = z * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
+    return float(v.mean()), float(half)

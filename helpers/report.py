@@ -89,8 +89,36 @@ def read_metrics(profile: Profile | str) -> dict:
         return {}
 
 
+def plural(n: int, word: str, plural_word: str | None = None) -> str:
+    """``plural(1, "epoch")`` -> "1 epoch", ``plural(4, "epoch")`` -> "4 epochs"."""
+    return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"
+
+
+def answers_markdown(metrics: dict) -> str:
+    """The report's front page: every answer row the notebooks recorded (``Section.answer_row``),
+    in question order, as one table. Empty string when nothing was recorded."""
+    rows = [row for key in sorted(metrics) if isinstance(metrics[key], dict)
+            for row in metrics[key].get("answers", [])]
+    if not rows:
+        return ""
+    lines = ["# Answers at a glance", "",
+             "Each row answers one part of the assignment; the number that carries the answer and the "
+             "figure or table that shows it follow. All numbers come from the run that produced this "
+             "report.", "",
+             "| Question | Answer | Key number | Evidence |",
+             "|:----------|:------------------------------------------|:----------------|:-------|"]
+    for r in rows:
+        cells = [r["question"], r["answer"], r.get("number", ""), r.get("where", "")]
+        lines.append("| " + " | ".join(str(c).replace("|", r"\|").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+FIGURE_DPI = 220  # print resolution of every figure (the PDF shows them at their size in inches)
+
+
 class Section:
-    """One report section (= one notebook): numbers its figures and tables as ``<n>.<k>``."""
+    """One report section (= one notebook): numbers its figures and tables as ``<n>.<k>`` and
+    records its answers and numbers in ``metrics.json``."""
 
     def __init__(self, number: int, key: str, profile: Profile | str):
         self.number, self.key = number, key
@@ -98,25 +126,51 @@ class Section:
         dirs = output_dirs(self.profile)
         self.figures_dir, self.metrics_path = dirs["figures"], dirs["report"] / "metrics.json"
         self._figures = self._tables = 0
+        self._answers: list[dict] = []
 
-    def figure(self, fig, name: str, caption: str):
-        """Save ``fig`` as ``figures/<name>.png``, show it, then its caption."""
+    @property
+    def next_figure(self) -> str:
+        return f"Figure {self.number}.{self._figures + 1}"
+
+    @property
+    def next_table(self) -> str:
+        return f"Table {self.number}.{self._tables + 1}"
+
+    def figure(self, fig, name: str, caption: str) -> None:
+        """Save ``fig`` as ``figures/<name>.png`` at print resolution, show that same PNG (at its
+        size in inches, also in the PDF) and its caption "Figure n.k"."""
+        import io
+
         import matplotlib.pyplot as plt
-        from IPython.display import Markdown, display
+        from IPython.display import Image, Markdown, display
 
         self._figures += 1
         self.figures_dir.mkdir(parents=True, exist_ok=True)
-        fig.savefig(self.figures_dir / f"{name}.png", dpi=150, bbox_inches="tight")
-        display(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+        png = buf.getvalue()
+        (self.figures_dir / f"{name}.png").write_bytes(png)
+        width_px = int(round(fig.get_size_inches()[0] * 100))  # screen size in JupyterLab
         plt.close(fig)
+        display(Image(data=png, format="png", width=width_px))
         display(Markdown(f"**Figure {self.number}.{self._figures}.** {caption}"))
 
-    def table(self, df: pd.DataFrame, caption: str, floatfmt: str | dict = ".4g", index: bool = False):
+    def table(self, df: pd.DataFrame, caption: str, floatfmt: str | dict = ".4g", index: bool = False) -> None:
+        """Show ``df`` as a numbered table ("Table n.k") under its caption."""
         from IPython.display import Markdown, display
 
         self._tables += 1
         body = format_table(df, floatfmt).to_markdown(index=index, disable_numparse=True)
         display(Markdown(f"**Table {self.number}.{self._tables}.** {caption}\n\n{body}"))
+
+    def answer(self, text: str):
+        """The section's answer, shown in bold type right under its question."""
+        self.say(f"**Answer.** {text}")
+
+    def answer_row(self, question: str, answer: str, number: str, where: str) -> None:
+        """One row of the front page's "Answers at a glance" (recorded in metrics.json)."""
+        self._answers.append({"question": question, "answer": answer, "number": number, "where": where})
+        self.record({"answers": list(self._answers)})
 
     @staticmethod
     def say(text: str):

@@ -41,10 +41,11 @@ def _with_dataset(config: dict, dataset: str) -> dict:
 
 def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: int = 0,
                        input_noise: float = 0.0, code_penalty: float = 0.0, lr: float | None = None,
-                       weight_decay: float = 0.0, epochs: int | None = None, dataset: str = "mnist") -> dict:
+                       weight_decay: float = 0.0, epochs: int | None = None, dataset: str = "mnist",
+                       fc_width: int = AE_FC_WIDTH) -> dict:
     """The cache key of an autoencoder; ``lr`` and ``epochs`` default to the profile's."""
     config = {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
-              "fc_width": AE_FC_WIDTH, "channels": list(AE_CHANNELS), "seed": int(seed),
+              "fc_width": int(fc_width), "channels": list(AE_CHANNELS), "seed": int(seed),
               "epochs": profile.ae_epochs if epochs is None else int(epochs),
               "lr": profile.ae_lr if lr is None else float(lr), "batch_size": profile.ae_batch_size,
               "loss": "bce", "input_noise": float(input_noise),
@@ -60,7 +61,7 @@ def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: 
 def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: int | None = None,
                     seed: int = 0, input_noise: float = 0.0, code_penalty: float = 0.0,
                     lr: float | None = None, weight_decay: float = 0.0, epochs: int | None = None,
-                    progress: bool = True) -> tuple[AutoEncoder, History]:
+                    fc_width: int = AE_FC_WIDTH, progress: bool = True) -> tuple[AutoEncoder, History]:
     """The trained autoencoder for this config (cached), with its training history.
     ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I); ``lr``,
     ``weight_decay`` (AdamW) and ``epochs`` override the profile's training settings."""
@@ -68,12 +69,12 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
     config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise, code_penalty,
-                                lr, weight_decay, epochs, data.name)
+                                lr, weight_decay, epochs, data.name, fc_width)
     device = data.train.images.device
 
     def build():
         torch.manual_seed(seed)
-        return AutoEncoder(latent_dim, AE_CHANNELS, fc_layers, AE_FC_WIDTH)
+        return AutoEncoder(latent_dim, AE_CHANNELS, fc_layers, fc_width)
 
     def train(model):
         history = train_autoencoder(model, data.train.images, data.test.images,
@@ -114,7 +115,8 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
 def autoencoder_row(model: AutoEncoder, history: History) -> dict:
     """One table row: size, final test reconstruction scores and training time."""
     last = history.rows[-1] if history.rows else {}
-    return {"d": model.encoder.latent_dim, "fc_layers": model.encoder.fc_layers,
+    width = model.encoder.fc[0].out_features if model.encoder.fc_layers else 0
+    return {"d": model.encoder.latent_dim, "fc_layers": model.encoder.fc_layers, "fc_width": width,
             "params": sum(p.numel() for p in model.parameters()),
             "test_mse": last.get("test_mse"), "test_psnr_db": last.get("test_psnr"),
             "test_bce": last.get("test_bce"), "train_s": history.seconds}
