@@ -22,3 +22,19 @@ def random_encoder_codes(template: Encoder, images: torch.Tensor, seed: int = 0)
     width = template.fc[0].out_features if template.fc_layers else 256
     encoder = Encoder(template.latent_dim, template.channels, template.fc_layers, width)
     return latent_codes(encoder.to(images.device), images)
+
+
+def pca_reconstruction_mse(fit_images: torch.Tensor, images: torch.Tensor, dims) -> dict[int, float]:
+    """Per-pixel MSE of reconstructing ``images`` from their top-``d`` principal components of
+    ``fit_images``, for each d in ``dims``: the best any *linear* d-dimensional code can do."""
+    x_fit = fit_images.flatten(1).double()
+    mean = x_fit.mean(0)
+    _, _, vt = torch.linalg.svd(x_fit - mean, full_matrices=False)
+    x = images.flatten(1).double() - mean
+    out = {}
+    for d in dims:
+        if not 1 <= d <= vt.shape[0]:
+            raise ValueError(f"d must lie in [1, {vt.shape[0]}], got {d}")
+        v = vt[:d]
+        out[int(d)] = float(((x @ v.T @ v - x) ** 2).mean())
+    return out
