@@ -88,6 +88,13 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
     return model.to(device), History.from_dict(extra)
 
 
+EVALUATOR_TRAINING = {"lr": 3e-3, "batch_size": 128, "schedule": "onecycle"}
+
+
+def _train_evaluator(model: DigitCNN, images, labels, epochs: int, seed: int, progress: bool):
+    return train_classifier(model, images, labels, epochs, seed=seed, progress=progress, **EVALUATOR_TRAINING)
+
+
 def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
                   progress: bool = True) -> tuple[DigitCNN, dict]:
     """The evaluator CNN (trained once on the dataset's training split, cached) and its test
@@ -102,14 +109,25 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
         return DigitCNN()
 
     def train(model):
-        history = train_classifier(model, data.train.images, data.train.labels,
-                                   profile.evaluator_epochs, lr=3e-3, batch_size=128,
-                                   seed=seed, schedule="onecycle", progress=progress)
+        history = _train_evaluator(model, data.train.images, data.train.labels, profile.evaluator_epochs,
+                                   seed, progress)
         return {"history": history.to_dict(),
                 "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
 
     model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
     return model.to(device), extra
+
+
+def classification_accuracy_score(profile: Profile, data: MNIST, images: torch.Tensor, labels: torch.Tensor,
+                                  seed: int = 0, progress: bool = True) -> float:
+    """Classification accuracy score (Ravuri & Vinyals, 2019): a classifier with the evaluator's
+    architecture and training budget, trained on ``images`` (generated) with the ``labels`` they
+    were generated for, then tested on the real test images. Compare with the evaluator's own
+    test accuracy, the same classifier trained on real images."""
+    torch.manual_seed(seed)
+    model = DigitCNN().to(images.device)
+    _train_evaluator(model, images, labels, profile.evaluator_epochs, seed, progress)
+    return accuracy(model, data.test.images, data.test.labels)
 
 
 def autoencoder_row(model: AutoEncoder, history: History) -> dict:
