@@ -41,7 +41,7 @@ class Profile:
     gan_batch_size: int = 512
     gan_eval_samples: int = 10000
     cgan_steps: int = 12000
-    interpolation_pairs: int = 6
+    interpolation_pairs: int = 60
     # 07_extras (beyond the assignment; run when extras are switched on)
     denoise_sigmas: tuple[float, ...] = (0.2, 0.35, 0.5, 1.0)
     code_penalty: float = 1.0

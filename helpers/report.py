@@ -106,7 +106,7 @@ def answers_markdown(metrics: dict) -> str:
              "figure or table that shows it follow. All numbers come from the run that produced this "
              "report.", "",
              "| Question | Answer | Key number | Evidence |",
-             "|:----------|:------------------------------------------|:----------------|:-------|"]
+             "|:--------------|:------------------------------------|:-----------------------|:--------|"]
     for r in rows:
         cells = [r["question"], r["answer"], r.get("number", ""), r.get("where", "")]
         lines.append("| " + " | ".join(str(c).replace("|", r"\|").replace("\n", " ") for c in cells) + " |")

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from .models import Encoder, EncoderClassifier
-from .training import accuracy, latent_codes, train_classifier
+from .training import History, train_classifier, accuracy, latent_codes, train_classifier
 
-ARMS = ("frozen", "scratch", "finetune")
+ARMS = ("frozen", "scratch", "finetune", "head-then-finetune")
 
 
 def balanced_subset(labels: torch.Tensor, n: int, seed: int, n_classes: int = 10) -> torch.Tensor:
@@ -78,7 +78,7 @@ def build_classifier(arm: str, pretrained: Encoder, settings: HeadSettings, seed
     """The arm's network, its code standardisation set from ``unlabelled`` images.
     ``pretrained_stats`` (from :func:`code_statistics` of ``pretrained``) saves re-encoding them
     for the frozen and fine-tune arms, which start from the pretrained encoder."""
-    if arm not in ARMS:
+    if arm not in ARMS or arm == "head-then-finetune":
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
     torch.manual_seed(seed)
     if arm == "scratch":
@@ -141,3 +141,66 @@ def full_data_reference(pretrained: Encoder, images, labels, test_images, test_l
                                batch_size=128, seed=seed, schedule="onecycle", progress=progress)
     return model, accuracy(model, test_images, test_labels), history
 
+
+
+def _head_then_finetune(pretrained: Encoder, images, labels, test_images, test_labels, settings: HeadSettings,
+                        unlabelled, seed: int, pretrained_stats, test_codes=None, curve_every: int = 0):
+    """Train the head on the frozen encoder first, then everything with the encoder at a small
+    learning rate: the head's first, random gradients never reach the pretrained features."""
+    model, _, first = run_arm("frozen", pretrained, images, labels, test_images, test_labels, settings, unlabelled,
+                              seed=seed, test_codes=test_codes, pretrained_stats=pretrained_stats,
+                              curve_every=curve_every)
+    for p in model.encoder.parameters():
+        p.requires_grad_(True)
+    groups = [{"params": list(model.head.parameters())},
+              {"params": list(model.encoder.parameters()), "lr": settings.encoder_lr}]
+    evals = {"train": (images, labels), "test": (test_images, test_labels)} if curve_every else None
+    second = train_classifier(model, images, labels, settings.epochs, lr=settings.lr,
+                              weight_decay=settings.weight_decay, batch_size=settings.batch_size, seed=seed,
+                              param_groups=groups, eval_sets=evals, eval_every=curve_every or 1, progress=False)
+    history = History(rows=first.rows + [{**r, "epoch": r["epoch"] + settings.epochs} for r in second.rows])
+    return model, accuracy(model, test_images, test_labels), history
+
+
+def run_protocol(encoder: Encoder, data, budgets, subsets, arms=ARMS, settings: HeadSettings = HeadSettings(),
+                 n_unlabelled: int = 5000, progress: bool = True):
+    """Every (label budget, labelled subset, arm): train on a class-balanced subset of the
+    training images (subset s drawn with seed s, the same for every arm), test on all test
+    images. Returns a DataFrame with columns labels, subset, arm, test_acc."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    unlabelled = data.train.images[:n_unlabelled]  # only to standardise the codes; labels unused
+    stats = code_statistics(encoder, unlabelled)
+    test_codes = latent_codes(encoder, data.test.images)
+    rows = []
+    jobs = [(b, s, a) for b in budgets for s in subsets for a in arms]
+    for budget, subset, arm in tqdm(jobs, desc="few-label runs", disable=not progress):
+        idx = balanced_subset(data.train.labels, budget, seed=subset).to(data.train.images.device)
+        args = (encoder, data.train.images[idx], data.train.labels[idx], data.test.images, data.test.labels,
+                settings, unlabelled)
+        if arm == "head-then-finetune":
+            _, acc, _ = _head_then_finetune(*args, seed=subset, pretrained_stats=stats, test_codes=test_codes)
+        else:
+            _, acc, _ = run_arm(arm, *args, seed=subset, test_codes=test_codes if arm == "frozen" else None,
+                                pretrained_stats=stats)
+        rows.append({"labels": budget, "subset": subset, "arm": arm, "test_acc": acc})
+    return pd.DataFrame(rows)
+
+
+def training_curves(encoder: Encoder, data, budget: int, arms, settings: HeadSettings = HeadSettings(),
+                    subset: int = 0, points: int = 30, n_unlabelled: int = 5000) -> dict:
+    """Train and test loss and accuracy during training, per arm, on one labelled subset:
+    {arm: DataFrame(epoch, train_loss, test_loss, train_acc, test_acc)}."""
+    import pandas as pd
+
+    unlabelled = data.train.images[:n_unlabelled]
+    stats = code_statistics(encoder, unlabelled)
+    idx = balanced_subset(data.train.labels, budget, seed=subset).to(data.train.images.device)
+    out = {}
+    for arm in arms:
+        _, _, history = run_arm(arm, encoder, data.train.images[idx], data.train.labels[idx], data.test.images,
+                                data.test.labels, settings, unlabelled, seed=subset,
+                                curve_every=max(1, settings.epochs // points), pretrained_stats=stats)
+        out[arm] = pd.DataFrame(history.rows)
+    return out

@@ -15,7 +15,7 @@ from helpers.profiles import PROJECT_ROOT, output_dirs
 SECTION_TITLES = ["Convolutional autoencoder (Q1)", "Decorrelation of the latent code (Q2)",
                   "Transfer learning with few labels (Q3)", "GAN in the autoencoder",
                   "A generator that draws the digit you ask for (Q5)", "Theory",
-                  "Appendix: environment and provenance"]
+                  "Answers at a glance", "Appendix: how this report was built"]
 
 
 def _build(env, timeout):

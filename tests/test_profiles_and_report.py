@@ -54,10 +54,19 @@ def test_format_table_and_summary():
     assert "0.0100" in text and "n/a" in text
 
 
-def test_latex_postprocessing_adds_toc_date_and_missing_glyphs():
+def test_latex_postprocessing_keeps_captions_with_figures_and_tables_whole():
     from helpers.build import _postprocess_tex
 
-    tex = "\\begin{document}\n\\maketitle\nconf. ≥0.9 and k ≤ d\n"
+    tex = ("\\documentclass[11pt]{article}\n\\begin{document}\n\\maketitle\nconf. ≥0.9 and k ≤ d\n\n"
+           "    \\begin{center}\n    \\adjustimage{max size={0.9\\linewidth}{0.9\\paperheight}}{output_3_0.png}\n"
+           "    \\end{center}\n    { \\hspace*{\\fill} \\\\}\n    \n\\textbf{Figure 1.1.} Two digits.\n\n"
+           "\\textbf{Table 1.1.} Scores.\n\n\\begin{longtable}[]{@{}ll@{}}\n\\toprule\\noalign{}\na & b \\\\\n"
+           "\\midrule\\noalign{}\n\\endhead\n\\bottomrule\\noalign{}\n\\endlastfoot\n1 & 2 \\\\\n\\end{longtable}\n")
     out = _postprocess_tex(tex, {"built": "2026-01-02T00:00:00", "profile": "full"})
     assert "≥" not in out and "\\ensuremath{\\geq}0.9" in out and "\\ensuremath{\\leq}" in out
-    assert "\\tableofcontents" in out and "Built 2026-01-02" in out
+    assert "\\date{2026-01-02}" in out and "profile" not in out
+    figure = out[out.index("\\begin{figure}"):out.index("\\end{figure}")]
+    assert "output_3_0.png" in figure and "Figure 1.1." in figure  # the caption travels with its image
+    table = out[out.index("\\begin{table}"):out.index("\\end{table}")]
+    assert "Table 1.1." in table and "\\begin{tabular}" in table and "longtable" not in out
+    assert table.index("1 & 2") < table.index("\\bottomrule")  # the closing rule after the last row
