@@ -5,6 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= $(or $(EX3_PROFILE),full)
 EXTRAS ?= $(or $(EX3_EXTRAS),0)
+PROFILES := full smoke
+# only a known profile name reaches a shell command (no quoting surprises, no injected commands)
+ifneq ($(words $(PROFILE)) $(filter $(PROFILE),$(PROFILES)),1 $(PROFILE))
+$(error unknown profile "$(PROFILE)": choose one of $(PROFILES))
+endif
+ifeq ($(filter $(EXTRAS),0 1),)
+$(error EXTRAS must be 0 or 1, got "$(EXTRAS)")
+endif
 SHARED_RAW := ../shared/data/MNIST/raw
 RAW := data/MNIST/raw
 DEBIAN_FASHION := /usr/share/datasets/fashion-mnist
@@ -17,8 +25,8 @@ report: env data latex ## execute every notebook (papermill) and export report/e
 test: env data ## unit tests + every notebook under nbmake in the smoke profile
 	EX3_PROFILE=smoke $(PY) -m pytest tests notebooks --nbmake --nbmake-kernel=ex3 --nbmake-timeout=600 -p no:cacheprovider
 
-lab: env data ## JupyterLab in the project's environment
-	$(VENV)/bin/jupyter lab notebooks
+lab: env data ## JupyterLab in the project's environment, at the project root (EX3_PROFILE=smoke make lab: quick runs)
+	EX3_PROFILE=$(PROFILE) $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: env data ## speed benchmark -> report/benchmark.json
 	$(PY) -m helpers.bench

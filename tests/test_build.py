@@ -70,6 +70,14 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
     text = " ".join(text.replace("’", "'").split())
     for title in SECTION_TITLES:
         assert title in text, f"section {title!r} missing from the report"
+    if pdf.exists():  # read as a grader would: answers first, no build leftovers in the text
+        from test_report_text import banned_tokens, pdf_pages
+
+        pages = pdf_pages(pdf)
+        assert any("Answers at a glance" in p for p in pages[:2])
+        assert banned_tokens("\n".join(pages)) == []
+        counts = __import__("json").loads((report / "metrics.json").read_text())["report"]
+        assert counts["pages_total"] == len(pages) and counts["pages_assignment"] < counts["pages_total"]
     for nb in source_notebooks():
         assert (report / "executed" / nb.name).exists()
     assert (report / "metrics.json").exists() and (report / "summary.md").exists()
