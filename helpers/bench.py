@@ -23,7 +23,7 @@ from .checkpoints import atomic_write
 from .data import batch_indices, data_root, load_mnist
 from .gan import train_latent_gan
 from .models import AutoEncoder, DigitCNN
-from .profiles import get_profile, output_dirs
+from .profiles import committed_dirs, get_profile
 from .training import adam_optimizer
 from .zoo import AE_CHANNELS, AE_FC_WIDTH
 
@@ -127,7 +127,7 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
         "gan_codes_per_s": round(gan_codes_per_second(), 1),
         "evaluator_images_per_s": round(evaluator_images_per_second(load_mnist(False).images), 1),
     }
-    report_dir = output_dirs(get_profile("full"))["report"]
+    report_dir = committed_dirs("full")["report"]
     if (report_dir / "metrics.json").exists():
         provenance = json.loads((report_dir / "metrics.json").read_text()).get("provenance", {})
         result["notebook_seconds_last_full_build"] = provenance.get("notebook_seconds")
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers")
     args = parser.parse_args(argv)
     result = run(max_batches=args.batches, workers=args.workers)
-    out = output_dirs(get_profile("full"))["report"] / "benchmark.json"
+    out = committed_dirs("full")["report"] / "benchmark.json"
     atomic_write(out, lambda f: f.write(json.dumps(result, indent=2) + "\n"), "w")
     from .build import update_readme_section
 

@@ -1,18 +1,23 @@
 """Build the report: ``python -m helpers.build --profile full`` (what ``make report`` runs).
 
-1. papermill executes ``notebooks/NN_*.ipynb`` in order into ``report/executed/`` (per profile),
-   timing each; a failure stops the build, naming the notebook and cell (the executed copy with
-   the traceback is kept);
+1. papermill executes ``notebooks/NN_*.ipynb`` in order into a staging folder
+   (``runs/.build-<profile>/``), timing each; a failure stops the build, naming the notebook and
+   cell (the executed copy with the traceback is kept there);
 2. the executed notebooks are merged into one document (code hidden, stderr/progress-bar and
    widget outputs dropped), a provenance appendix is appended and stamped into
    ``metrics.json``;
 3. nbconvert renders LaTeX and xelatex makes ``ex3.pdf``; without xelatex/pandoc the build
-   writes ``ex3.html`` and says why.
+   writes ``ex3.html`` and says why;
+4. only then are metrics.json, the executed notebooks, the figures and the PDF swapped into
+   ``report/`` and ``figures/`` together: a failed or interrupted build leaves them untouched.
+One build per profile runs at a time (a lock file names the process holding it).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import os
 import json
 import platform
@@ -26,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from .checkpoints import atomic_write
-from .profiles import PROJECT_ROOT, get_profile, output_dirs
+from .profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
 from .report import answers_markdown, format_metric, record_metrics
 
 TITLE = "Exercise 3: autoencoding and generative models for MNIST"
@@ -345,44 +350,127 @@ def update_readme_section(body: str, marker: str = "results") -> None:
         readme.write_text(f"{before}{start}\n{body}{end}{after}")
 
 
+@contextlib.contextmanager
+def build_lock(lock_path: Path):
+    """Hold an exclusive lock on ``lock_path`` for the build, or fail naming the holder."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise BuildError(f"another build of this profile is running (process {holder}, lock "
+                             f"{lock_path}); wait for it or stop it") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+
+
+@contextlib.contextmanager
+def _environ(**values: str):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _check_writable(*folders: Path) -> None:
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BuildError(f"cannot write to {folder}: fix its permissions before building")
+
+
+def install(staged: dict[str, Path], dest: dict[str, Path]) -> None:
+    """Swap the staged report into place: executed notebooks, figures, metrics, summary, document."""
+    report, figures = dest["report"], dest["figures"]
+    for name in ("metrics.json", "summary.md", "ex3.pdf", "ex3.html"):
+        src = staged["report"] / name
+        if src.exists():
+            os.replace(src, report / name)
+        elif name.startswith("ex3.") and (report / name).exists():
+            (report / name).unlink()  # a PDF build drops an older HTML fallback, and vice versa
+    for sub in ("executed", "_build"):
+        if (staged["report"] / sub).exists():
+            shutil.rmtree(report / sub, ignore_errors=True)
+            os.replace(staged["report"] / sub, report / sub)
+    for old in figures.glob("*.png"):  # a figure no notebook produced any more must not linger
+        old.unlink()
+    for png in sorted(staged["figures"].glob("*.png")):
+        os.replace(png, figures / png.name)
+
+
 def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebooks: bool = True,
           extras: bool = False, log=print) -> Path:
     profile = get_profile(profile_name)
-    dirs = output_dirs(profile)
+    dest = committed_dirs(profile)
     notebooks = notebooks or source_notebooks(extras=extras)
     if not notebooks:
         raise BuildError("no notebooks/NN_*.ipynb found")
+    staging = Path(os.environ.get("EX3_REPORT_ROOT", PROJECT_ROOT)) / "runs" / f".build-{profile.name}"
+    _check_writable(dest["report"], dest["figures"], staging.parent, output_dirs(profile)["artifacts"])
+    with build_lock(staging.parent / f".build-{profile.name}.lock"):
+        shutil.rmtree(staging, ignore_errors=True)
+        with _environ(EX3_OUTPUT=str(staging)):
+            dirs = output_dirs(profile)
+            dirs["report"].mkdir(parents=True)
+            dirs["figures"].mkdir(parents=True)
+            out, prov = _build_into(profile, dirs, dest, notebooks, execute_notebooks, extras, log)
+        install(dirs, dest)
+        shutil.rmtree(staging, ignore_errors=True)
+    out = dest["report"] / out.name
+    metrics = json.loads((dest["report"] / "metrics.json").read_text())
+    if profile.name == "full":
+        update_readme_section(summary_markdown(metrics))
+    log(f"report: {out} ({prov['total_seconds'] / 60:.1f} min of notebooks)")
+    return out
+
+
+def _build_into(profile, dirs: dict[str, Path], dest: dict[str, Path], notebooks: list[Path],
+                execute_notebooks: bool, extras: bool, log) -> tuple[Path, dict]:
+    """Execute (or re-export) into the staging ``dirs``; the committed ``dest`` is only read."""
     start, wall_start = time.perf_counter(), time.time()
-    executed = [dirs["executed"] / nb.name for nb in notebooks]
     metrics_path = dirs["report"] / "metrics.json"
     if execute_notebooks:
-        # start from an empty file: every value in it is then recorded by this build's notebooks
-        # (a key an earlier version of a notebook wrote, and this one no longer does, cannot survive)
-        dirs["report"].mkdir(parents=True, exist_ok=True)
-        atomic_write(metrics_path, lambda f: f.write("{}\n"), "w")
+        # every value in metrics.json is recorded by this build's notebooks: a key an earlier
+        # version of a notebook wrote, and this one no longer does, cannot survive
         seconds = execute(notebooks, dirs["executed"], profile.name, log=log)
+        executed = [dirs["executed"] / nb.name for nb in notebooks]
         prov = provenance(profile.name, seconds, time.perf_counter() - start,
                           cache_statistics(dirs["artifacts"], wall_start), extras=extras)
         metrics = record_metrics(metrics_path, {"provenance": prov})
     else:  # re-export only: the notebooks the recorded run executed, with that run's provenance
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+        recorded = dest["report"] / "metrics.json"
+        metrics = json.loads(recorded.read_text()) if recorded.exists() else {}
         prov = metrics.get("provenance")
         if not prov:
             raise BuildError("--no-execute needs the provenance recorded by an earlier build")
-        executed = [dirs["executed"] / name for name in sorted(prov["notebook_seconds"])]
-        missing = [p.name for p in executed if not p.exists()]
+        missing = [n for n in sorted(prov["notebook_seconds"]) if not (dest["executed"] / n).exists()]
         if missing:
-            raise BuildError(f"--no-execute, but no executed copies of {missing} in {dirs['executed']}")
+            raise BuildError(f"--no-execute, but no executed copies of {missing} in {dest['executed']}")
+        shutil.copytree(dest["executed"], dirs["executed"])
+        shutil.copy2(recorded, metrics_path)
+        for png in dest["figures"].glob("*.png"):
+            shutil.copy2(png, dirs["figures"] / png.name)
+        executed = [dirs["executed"] / name for name in sorted(prov["notebook_seconds"])]
     out = export(merge(executed, appendix(prov), answers_markdown(metrics)), dirs["report"], prov, log=log)
     if out.suffix == ".pdf":
         metrics = record_metrics(metrics_path, {"report": page_counts(dirs["report"] / "_build")})
         log(f"pages: {metrics['report']['pages_total']} in all, {metrics['report']['pages_assignment']} before the appendix")
-    summary = summary_markdown(metrics)
-    (dirs["report"] / "summary.md").write_text(summary)
-    if profile.name == "full":
-        update_readme_section(summary)
-    log(f"report: {out} ({prov['total_seconds'] / 60:.1f} min of notebooks)")
-    return out
+    (dirs["report"] / "summary.md").write_text(summary_markdown(metrics))
+    return out, prov
 
 
 def main(argv=None) -> int:
@@ -397,7 +485,14 @@ def main(argv=None) -> int:
         build(args.profile or get_profile().name, execute_notebooks=not args.no_execute,
               extras=args.extras)
     except (BuildError, ValueError) as err:
-        print(f"BUILD FAILED: {err}", file=sys.stderr)
+        print(f"BUILD FAILED: {err}\n  the committed report is unchanged", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("BUILD INTERRUPTED: the committed report is unchanged; cached models are kept", file=sys.stderr)
+        return 130
+    except OSError as err:  # no space left, permission denied, ...
+        print(f"BUILD FAILED: {err.strerror or err} ({err.filename or 'while writing'}); "
+              "the committed report is unchanged", file=sys.stderr)
         return 1
     return 0
 

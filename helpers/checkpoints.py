@@ -3,7 +3,9 @@
 A file is written to a temporary name in the same folder and renamed into place, so an
 interrupted run never leaves a half-written checkpoint. Reading checks that the stored config
 equals the requested one; a truncated, corrupt or mismatching file is reported and ignored (the
-caller retrains), never silently loaded.
+caller retrains), never silently loaded. Each file also carries a SHA-256 of its tensors (a
+flipped bit is refused), refuses non-finite weights, and records the version of the training code
+that produced it (:data:`CODE_FILES`), so weights trained by older code are retrained, not reused.
 """
 from __future__ import annotations
 
@@ -18,7 +20,32 @@ from typing import Any, Callable
 
 import torch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# the modules whose code decides what a cached model's weights are
+CODE_FILES = ("models.py", "training.py", "gan.py", "data.py", "zoo.py", "transfer.py")
+
+
+def code_version(files=CODE_FILES) -> str:
+    """Short SHA-256 over the source of the modules that train the cached models."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in files:
+        path = here / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
+    return digest.hexdigest()[:12]
+
+
+def tensor_checksum(state_dict: dict) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes of every tensor, in key order."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name]
+        if not isinstance(t, torch.Tensor):
+            continue
+        t = t.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def config_key(config: dict) -> str:
@@ -57,13 +84,15 @@ def remove_stale_temporaries(path: Path) -> int:
 
 
 def save_checkpoint(path: Path, config: dict, state_dict: dict, extra: dict | None = None) -> None:
+    state_dict = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     payload = {"format": FORMAT_VERSION, "config": config, "state_dict": state_dict,
-               "extra": extra or {}}
+               "checksum": tensor_checksum(state_dict), "code": code_version(), "extra": extra or {}}
     atomic_write(path, lambda f: torch.save(payload, f))
 
 
 class StaleCheckpoint(Exception):
-    """A cached file exists but cannot be used (corrupt, truncated or for another config)."""
+    """A cached file exists but cannot be used (corrupt, truncated, altered, non-finite, trained
+    by other code or for another config)."""
 
 
 def load_checkpoint(path: Path, config: dict) -> dict:
@@ -78,6 +107,15 @@ def load_checkpoint(path: Path, config: dict) -> dict:
     wanted = json.loads(json.dumps(config, sort_keys=True, default=str))
     if stored != wanted:
         raise StaleCheckpoint(f"{path.name}: stored config {stored} differs from {wanted}")
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or payload.get("checksum") != tensor_checksum(state):
+        raise StaleCheckpoint(f"{path.name}: tensor checksum mismatch (the file was altered or damaged)")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise StaleCheckpoint(f"{path.name}: non-finite weights in {bad[:3]}")
+    if payload.get("code") != code_version():
+        raise StaleCheckpoint(f"{path.name}: trained by other code (version {payload.get('code')}, "
+                              f"now {code_version()})")
     return payload
 
 
@@ -86,7 +124,9 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
                  verbose: bool = True) -> tuple[torch.nn.Module, dict]:
     """The model for ``config``: loaded from ``directory`` if a valid checkpoint exists, else
     built, trained (``train(model)`` returns a JSON-able dict kept beside the weights, e.g. the
-    history) and saved. Returns ``(model, extra)``."""
+    history) and saved. Returns ``(model, extra)``. A freshly trained model is handed back as
+    reloaded from its file, so a resumed run computes with exactly the tensors (values and memory
+    layout) that a from-scratch run used."""
     path = Path(directory) / f"{config_key(config)}.pt"
     remove_stale_temporaries(path)
     model = build()
@@ -102,7 +142,9 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
             model = build()
     model.to(device or "cpu")
     extra = train(model)
-    save_checkpoint(path, config, {k: v.detach().cpu() for k, v in model.state_dict().items()}, extra)
+    save_checkpoint(path, config, model.state_dict(), extra)
     if verbose:
         print(f"cache: trained and saved {path.name}", file=sys.stderr)
-    return model.eval(), extra
+    model = build()
+    model.load_state_dict(load_checkpoint(path, config)["state_dict"])
+    return model.to(device or "cpu").eval(), extra

@@ -150,17 +150,34 @@ def _validate(p: Profile) -> None:
             raise ValueError(f"label budget {b} exceeds the {train_available} training images")
 
 
-def output_dirs(profile: str | Profile) -> dict[str, Path]:
-    """Where a profile writes its report, figures and cached weights.
+def committed_dirs(profile: str | Profile) -> dict[str, Path]:
+    """Where the *build* installs a profile's report and figures once every notebook succeeded.
 
-    The full profile writes the committed locations (``report/``, ``figures/``); any other
-    profile writes beside them under ``smoke/`` sub-folders, which git ignores.
+    The full profile's are the committed ``report/`` and ``figures/``; any other profile's sit
+    beside them under ``<profile>/`` sub-folders, which git ignores. ``$EX3_REPORT_ROOT`` moves
+    the whole tree elsewhere (the tests build into temporary folders).
     """
     name = profile if isinstance(profile, str) else profile.name
-    report = PROJECT_ROOT / "report"
-    figures = PROJECT_ROOT / "figures"
+    root = Path(os.environ.get("EX3_REPORT_ROOT", PROJECT_ROOT))
+    report, figures = root / "report", root / "figures"
     if name != "full":
         report, figures = report / name, figures / name
+    return {"report": report, "figures": figures, "executed": report / "executed"}
+
+
+def output_dirs(profile: str | Profile) -> dict[str, Path]:
+    """Where a notebook run writes its figures and metrics, and where cached weights live.
+
+    Inside the build (``$EX3_OUTPUT`` set to its staging folder) that folder; any other run
+    (JupyterLab, papermill by hand, nbmake) writes to ``runs/<profile>/``, which git ignores, so
+    only a build that succeeded as a whole changes the committed report. Cached weights are
+    shared by all runs: ``artifacts/<profile>/`` (or ``$EX3_ARTIFACTS/<profile>/``).
+    """
+    name = profile if isinstance(profile, str) else profile.name
+    if os.environ.get("EX3_OUTPUT"):
+        root = Path(os.environ["EX3_OUTPUT"])
+    else:
+        root = Path(os.environ.get("EX3_REPORT_ROOT", PROJECT_ROOT)) / "runs" / name
     artifacts = Path(os.environ.get("EX3_ARTIFACTS", PROJECT_ROOT / "artifacts")) / name
-    return {"report": report, "figures": figures, "artifacts": artifacts,
-            "executed": report / "executed"}
+    return {"report": root / "report", "figures": root / "figures", "artifacts": artifacts,
+            "executed": root / "report" / "executed"}

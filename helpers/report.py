@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +127,9 @@ class Section:
         self.profile = profile if isinstance(profile, str) else profile.name
         dirs = output_dirs(self.profile)
         self.figures_dir, self.metrics_path = dirs["figures"], dirs["report"] / "metrics.json"
+        if not os.environ.get("EX3_OUTPUT"):  # outside the build: say where this run's results go
+            print(f"this run writes its figures and numbers under {dirs['report'].parent}; "
+                  "only the report build changes the committed report", file=sys.stderr)
         self._figures = self._tables = 0
         self._answers: list[dict] = []
 

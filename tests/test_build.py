@@ -10,7 +10,7 @@ import pytest
 
 from helpers.build import BuildError, source_notebooks
 from helpers.checkpoints import load_checkpoint
-from helpers.profiles import PROJECT_ROOT, output_dirs
+from helpers.profiles import PROJECT_ROOT
 
 SECTION_TITLES = ["Convolutional autoencoder (Q1)", "Decorrelation of the latent code (Q2)",
                   "Transfer learning with few labels (Q3)", "GAN in the autoencoder",
@@ -30,7 +30,9 @@ def _checkpoints(artifacts: Path) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
-    env = dict(os.environ, EX3_PROFILE="smoke", EX3_ARTIFACTS=str(tmp_path / "artifacts"))
+    env = dict(os.environ, EX3_PROFILE="smoke", EX3_ARTIFACTS=str(tmp_path / "artifacts"),
+               EX3_REPORT_ROOT=str(tmp_path))  # never the project's own report/smoke/
+    env.pop("EX3_OUTPUT", None)
     artifacts = tmp_path / "artifacts" / "smoke"
     # 1. start a build and kill the whole process group once a few models are cached
     proc = _build(env, timeout=600)
@@ -43,7 +45,8 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
     assert before, "the interrupted build had cached nothing"
     # 2. re-run to the end: it must reuse every model trained before the kill; a value an earlier
     #    run recorded that this build does not produce must not survive in metrics.json
-    report = output_dirs("smoke")["report"]
+    report = tmp_path / "report" / "smoke"
+    assert not (report / "executed").exists(), "an interrupted build must not install anything"
     report.mkdir(parents=True, exist_ok=True)
     (report / "metrics.json").write_text('{"q4": {"stale_value": 1.0}, "stale_section": {}}')
     proc = _build(env, timeout=600)
@@ -81,6 +84,8 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
     for nb in source_notebooks():
         assert (report / "executed" / nb.name).exists()
     assert (report / "metrics.json").exists() and (report / "summary.md").exists()
+    assert sorted(p.name for p in (tmp_path / "figures" / "smoke").glob("*.png")), "figures installed"
+    assert not (tmp_path / "runs" / ".build-smoke").exists(), "staging folder removed after success"
 
 
 def test_a_failing_notebook_is_named(tmp_path):

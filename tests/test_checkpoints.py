@@ -79,3 +79,73 @@ def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
     cached_model(tmp_path, config, _build, _train, verbose=False)
     assert not stale.exists()
     assert json.dumps(sorted(p.name for p in tmp_path.iterdir())) == json.dumps([f"{config_key(config)}.pt"])
+
+
+def _flip_one_bit_in_weights(path, config):
+    """Flip one bit inside the stored weight tensor's bytes (the zip stays readable)."""
+    payload = torch.load(path, weights_only=True)
+    raw = bytearray(path.read_bytes())
+    needle = payload["state_dict"]["weight"].contiguous().view(torch.uint8).numpy().tobytes()
+    at = bytes(raw).find(needle)
+    assert at >= 0
+    raw[at + 3] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+def test_flipped_bit_in_the_weights_is_refused_and_retrained(tmp_path):
+    config = {"kind": "toy", "flip": 1}
+    cached_model(tmp_path, config, _build, _train, verbose=False)
+    path = tmp_path / f"{config_key(config)}.pt"
+    _flip_one_bit_in_weights(path, config)
+    with pytest.raises(StaleCheckpoint):
+        load_checkpoint(path, config)
+    with pytest.warns(UserWarning, match="retraining"):
+        model, _ = cached_model(tmp_path, config, _build, _train, verbose=False)
+    assert model.weight.eq(1.5).all()
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    path = tmp_path / "nan.pt"
+    state = _build().state_dict()
+    state["weight"][0, 0] = float("nan")
+    save_checkpoint(path, {"kind": "toy"}, state)
+    with pytest.raises(StaleCheckpoint, match="non-finite"):
+        load_checkpoint(path, {"kind": "toy"})
+
+
+def test_weights_from_other_training_code_are_refused(tmp_path, monkeypatch):
+    import helpers.checkpoints as ck
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, {"kind": "toy"}, _build().state_dict())
+    load_checkpoint(path, {"kind": "toy"})
+    monkeypatch.setattr(ck, "code_version", lambda files=ck.CODE_FILES: "changed-code")
+    with pytest.raises(StaleCheckpoint, match="other code"):
+        load_checkpoint(path, {"kind": "toy"})
+
+
+class _Transposed(nn.Module):
+    """A module whose training leaves a non-contiguous parameter, like a transposed conv weight."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(3, 4))
+
+
+def test_fresh_model_is_handed_back_as_reloaded_from_its_file(tmp_path):
+    def train(model):
+        with torch.no_grad():
+            model.w.data = torch.arange(12.0).reshape(4, 3).t()  # non-contiguous, as after some ops
+        return {}
+
+    model, _ = cached_model(tmp_path, {"kind": "toy", "t": 1}, _Transposed, train, verbose=False)
+    again, _ = cached_model(tmp_path, {"kind": "toy", "t": 1}, _Transposed, train, verbose=False)
+    assert model.w.is_contiguous() and again.w.is_contiguous()
+    assert model.w.stride() == again.w.stride() and torch.equal(model.w, again.w)
+
+
+def test_models_with_scalar_buffers_round_trip(tmp_path):
+    """BatchNorm's 0-dim ``num_batches_tracked`` is covered by the checksum too."""
+    build = lambda: nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    model, _ = cached_model(tmp_path, {"kind": "bn"}, build, lambda m: {}, verbose=False)
+    again, _ = cached_model(tmp_path, {"kind": "bn"}, build, lambda m: pytest.fail("retrained"), verbose=False)
+    assert torch.equal(model[1].num_batches_tracked, again[1].num_batches_tracked)

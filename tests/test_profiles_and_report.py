@@ -32,10 +32,25 @@ def test_bad_parameters_fail_fast(kwargs, message):
         get_profile(name, **kwargs)
 
 
-def test_smoke_outputs_never_touch_the_committed_report():
-    full, smoke = output_dirs("full"), output_dirs("smoke")
-    assert smoke["report"] == full["report"] / "smoke"
+def test_only_the_build_writes_the_committed_report(tmp_path, monkeypatch):
+    from helpers.profiles import committed_dirs
+    from helpers.report import Section
+
+    monkeypatch.setenv("EX3_REPORT_ROOT", str(tmp_path))
+    monkeypatch.delenv("EX3_OUTPUT", raising=False)
+    full, smoke = committed_dirs("full"), committed_dirs("smoke")
+    assert full["report"] == tmp_path / "report" and smoke["report"] == full["report"] / "smoke"
     assert smoke["figures"] == full["figures"] / "smoke"
+    # a notebook run by hand (Lab, papermill) writes to its own run folder, for every profile
+    for name in ("full", "smoke"):
+        run = output_dirs(name)
+        assert run["report"] == tmp_path / "runs" / name / "report"
+        Section(1, "q1", name).record({"x": 1.0})
+        assert (run["report"] / "metrics.json").exists()
+    assert not (tmp_path / "report").exists() and not (tmp_path / "figures").exists()
+    # the build points the notebooks at its staging folder
+    monkeypatch.setenv("EX3_OUTPUT", str(tmp_path / "stage"))
+    assert output_dirs("full")["figures"] == tmp_path / "stage" / "figures"
 
 
 def test_record_metrics_deep_merges(tmp_path):
