@@ -33,12 +33,13 @@ bench: env data ## speed benchmark -> report/benchmark.json
 
 env: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml helpers/export.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name ex3 --display-name "Python 3 (ex3)" > /dev/null
+	$(PY) -m helpers.export > /dev/null
 	touch $@
 
 data: ## copy the offline MNIST archives if they sit beside the checkout; Fashion-MNIST from Debian (never committed)

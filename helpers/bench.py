@@ -5,7 +5,12 @@ Measured in one run on one machine:
    ``DataLoader(MNIST, transform=Compose([Pad(2), ToTensor()]))`` pipeline (same model, batch size
    and threads); the DataLoader epoch is timed on a fraction of the batches and extrapolated;
 2. throughput: AE training (images/s), latent-GAN training (codes/s), evaluator inference (images/s);
-3. the notebooks' wall times from the last full build's provenance, and from
+   the AE epoch's arithmetic rate (GFLOP/s, counted by ``torch.utils.flop_counter``) against the
+   machine's float32 matmul rate (``torch.mm`` of 2048x2048, same run);
+3. the project's latent-GAN loop (device-side draws, losses read once per logging window) against a
+   textbook loop on the same networks (host-side draws copied to the device, ``.item()`` twice per
+   step), in generator steps per second;
+4. the notebooks' wall times from the last full build's provenance, and from
    ``report/gpu_timing.json`` when the full profile was also timed on a GPU
    (``benchmarks/gpu/run_all.sh``).
 """
@@ -99,6 +104,73 @@ def gan_codes_per_second(steps: int = 200) -> float:
     return steps * 5 * 256 / (time.perf_counter() - start)  # codes seen by the critic
 
 
+def ae_step_flops(batch_size: int) -> int:
+    """Floating-point operations of one AE training step (forward + backward), counted."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model, _ = _new_ae()
+    x = torch.rand(batch_size, 1, 32, 32).contiguous(memory_format=torch.channels_last)
+    with FlopCounterMode(display=False) as counter:
+        F.binary_cross_entropy_with_logits(model.decoder.logits(model.encoder(x)), x).backward()
+    return counter.get_total_flops()
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """The machine's float32 matmul rate: ``torch.mm`` of two n x n matrices."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    torch.mm(a, b)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        torch.mm(a, b)
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def textbook_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: int = 256,
+                                  noise_dim: int = 8) -> float:
+    """A textbook non-saturating GAN loop on the project's networks: each step draws indices and
+    noise on a CPU generator, copies them to the device, and reads both losses with ``.item()``."""
+    from .gan import discriminator_loss, generator_loss
+    from .models import LatentDiscriminator, LatentGenerator
+
+    torch.manual_seed(0)
+    device = codes.device
+    G = LatentGenerator(noise_dim, codes.shape[1], (256, 256)).to(device)
+    D = LatentDiscriminator(codes.shape[1], (256, 256)).to(device)
+    opt_g = adam_optimizer(G.parameters(), 2e-4, device, betas=(0.5, 0.999))
+    opt_d = adam_optimizer(D.parameters(), 2e-4, device, betas=(0.5, 0.999))
+    gen, losses = torch.Generator().manual_seed(0), []
+    start = time.perf_counter()
+    for _ in range(steps):
+        idx = torch.randint(len(codes), (batch_size,), generator=gen).to(device)
+        noise = torch.randn(batch_size, noise_dim, generator=gen).to(device)
+        with torch.no_grad():
+            fake = G(noise, None)
+        loss_d = discriminator_loss("nsgan", D(codes[idx], None), D(fake, None))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        noise = torch.randn(batch_size, noise_dim, generator=gen).to(device)
+        loss_g = generator_loss("nsgan", D(G(noise, None), None))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        losses.append((loss_d.item(), loss_g.item()))
+    return steps / (time.perf_counter() - start)
+
+
+def project_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: int = 256,
+                                 noise_dim: int = 8) -> float:
+    from .gan import train_adversarial
+    from .models import LatentDiscriminator, LatentGenerator
+
+    torch.manual_seed(0)
+    G = LatentGenerator(noise_dim, codes.shape[1], (256, 256)).to(codes.device)
+    D = LatentDiscriminator(codes.shape[1], (256, 256)).to(codes.device)
+    history, _ = train_adversarial(G, D, codes, noise_dim, "nsgan", steps, batch_size,
+                                   torch.Generator().manual_seed(0), progress=False)
+    return steps / history.seconds
+
+
 @torch.inference_mode()
 def evaluator_images_per_second(images: torch.Tensor) -> float:
     model = DigitCNN().eval().to(memory_format=torch.channels_last)
@@ -115,6 +187,12 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
     tensor_epoch, n = tensor_epoch_seconds(train.images, batch_size, max_batches)
     loader_epoch = dataloader_epoch_seconds(batch_size, max_batches, workers)
     data_tensor, data_loader = data_only_seconds(train.images, batch_size, workers)
+    step_flops = ae_step_flops(batch_size)
+    ae_gflops = step_flops * (len(train.images) / batch_size) / tensor_epoch / 1e9
+    peak = matmul_gflops()
+    codes = torch.randn(60000, 10)
+    textbook = textbook_gan_steps_per_second(codes, 600)
+    project = project_gan_steps_per_second(codes, 600)
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.platform()}",
         "threads": threads, "torch": torch.__version__, "batch_size": batch_size,
@@ -123,6 +201,11 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
         "epoch_speedup_vs_dataloader": round(loader_epoch / tensor_epoch, 2),
         "data_only_epoch_seconds": {"tensor": round(data_tensor, 2), "dataloader": round(data_loader, 2)},
         "data_only_speedup": round(data_loader / data_tensor, 1),
+        "ae_step_gflop": round(step_flops / 1e9, 2),
+        "ae_epoch_gflops": round(ae_gflops, 1), "matmul_peak_gflops": round(peak, 1),
+        "ae_epoch_share_of_matmul_peak": round(ae_gflops / peak, 2),
+        "gan_steps_per_s": {"project": round(project, 1), "textbook": round(textbook, 1)},
+        "gan_steps_vs_textbook": round(project / textbook, 2),
         "ae_train_images_per_s": round(len(train.images) / tensor_epoch, 1),
         "gan_codes_per_s": round(gan_codes_per_second(), 1),
         "evaluator_images_per_s": round(evaluator_images_per_second(load_mnist(False).images), 1),
@@ -162,7 +245,13 @@ def main(argv=None) -> int:
             ("AE epoch, tensor-resident batching", f"{result['tensor_epoch_seconds']} s"),
             ("AE epoch, DataLoader + Pad/ToTensor", f"{result['dataloader_epoch_seconds']} s"),
             ("speed-up of a training epoch", f"{result['epoch_speedup_vs_dataloader']}x"),
-            ("batch delivery alone, one epoch: tensor / DataLoader",
+            ("AE epoch arithmetic rate / float32 matmul rate (2048², same run)",
+             f"{result['ae_epoch_gflops']} / {result['matmul_peak_gflops']} GFLOP/s "
+             f"({result['ae_epoch_share_of_matmul_peak']:.0%})"),
+            ("latent-GAN steps/s: project loop / textbook loop (host draws, .item() per step)",
+             f"{result['gan_steps_per_s']['project']} / {result['gan_steps_per_s']['textbook']} "
+             f"({result['gan_steps_vs_textbook']}x)"),
+            ("data-only ratio: batch delivery alone, one epoch, tensor / DataLoader",
              f"{result['data_only_epoch_seconds']['tensor']} s / {result['data_only_epoch_seconds']['dataloader']} s "
              f"({result['data_only_speedup']}x)"),
             ("AE training", f"{result['ae_train_images_per_s']:,.0f} images/s"),

@@ -31,12 +31,12 @@ from pathlib import Path
 import nbformat
 
 from .checkpoints import atomic_write
+from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs, keep_output
 from .profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
 from .report import answers_markdown, format_metric, record_metrics
 
 TITLE = "Exercise 3: autoencoding and generative models for MNIST"
 KERNEL = "ex3"
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 class BuildError(RuntimeError):
@@ -65,6 +65,28 @@ def execute(notebooks: list[Path], executed_dir: Path, profile: str, kernel: str
     import papermill as pm
 
     executed_dir.mkdir(parents=True, exist_ok=True)
+    with _stderr_to(executed_dir.parent / "kernels.log"):
+        return _execute_each(pm, notebooks, executed_dir, profile, kernel, log)
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path):
+    """Send file descriptor 2 (inherited by the kernels) to ``path`` while notebooks run: the
+    kernels' own warnings, and their tracebacks when Ctrl-C reaches them too, stay out of the
+    terminal, where the build then says in one line what happened."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _execute_each(pm, notebooks, executed_dir, profile, kernel, log) -> dict[str, float]:
     seconds: dict[str, float] = {}
     for i, nb in enumerate(notebooks, 1):
         out = executed_dir / nb.name
@@ -80,13 +102,6 @@ def execute(notebooks: list[Path], executed_dir: Path, profile: str, kernel: str
         seconds[nb.name] = round(time.perf_counter() - start, 1)
         log(f"      done in {seconds[nb.name]:.0f} s")
     return seconds
-
-
-def _keep_output(output) -> bool:
-    if output.get("output_type") == "stream" and output.get("name") == "stderr":
-        return False
-    data = output.get("data", {})
-    return WIDGET_MIME not in data
 
 
 REPORT_SETTINGS = PROJECT_ROOT / "report" / "report.toml"
@@ -120,11 +135,13 @@ def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = ""
         merged.metadata.setdefault("kernelspec", nb.metadata.get("kernelspec", {}))
         merged.metadata.setdefault("language_info", nb.metadata.get("language_info", {}))
         for cell in nb.cells:
+            if "id" in cell:  # ids repeat across notebooks (c1, c2, ...): prefix the notebook's number
+                cell["id"] = f"{path.name[:2]}-{cell['id']}"
             tags = set(cell.get("metadata", {}).get("tags", []))
             if tags & {"parameters", "injected-parameters", NOTEBOOK_ONLY}:
                 continue
             if cell.cell_type == "code":
-                cell.outputs = [o for o in cell.outputs if _keep_output(o)]
+                cell.outputs = [o for o in cell.outputs if keep_output(o)]
             merged.cells.append(cell)
     merged.cells.append(nbformat.v4.new_markdown_cell(appendix_markdown))
     return merged
@@ -148,6 +165,14 @@ def cache_statistics(artifacts: Path, since: float) -> dict:
     return {"trained": len(trained), "loaded_from_earlier_runs": len(files) - len(trained)}
 
 
+def package_versions() -> dict[str, str]:
+    """The resolved version of every installed distribution (what ``pip freeze`` lists)."""
+    from importlib import metadata
+
+    found = {d.metadata["Name"]: d.version for d in metadata.distributions() if d.metadata["Name"]}
+    return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))
+
+
 def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
                cache: dict | None = None, extras: bool = False) -> dict:
     import torch
@@ -158,7 +183,7 @@ def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
     return {"commit": _git_commit(), "profile": profile, "device": name,
-            "torch": torch.__version__, "python": platform.python_version(),
+            "torch": torch.__version__, "python": platform.python_version(), "packages": package_versions(),
             "platform": platform.platform(), "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "notebook_seconds": notebook_seconds, "total_seconds": round(total, 1),
             "cache": cache or {}, "extras": extras}
@@ -190,12 +215,6 @@ def _latex_tools() -> str | None:
 
 
 # glyphs the default LaTeX font lacks, outside verbatim output
-TEX_GLYPHS = {"≥": r"\ensuremath{\geq}", "≤": r"\ensuremath{\leq}", "↔": r"\ensuremath{\leftrightarrow}",
-              **{chr(0x3B1 + i): rf"\ensuremath{{\{name}}}" for i, name in enumerate(
-                  "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho "
-                  "varsigma sigma tau upsilon phi chi psi omega".split()) if name != "o"}}
-
-
 _FIGURE = re.compile(r"\\begin\{center\}\s*\\adjustimage\{(?P<size>[^\n]*?)\}\{(?P<file>[^{}]+)\}\s*"
                      r"\\end\{center\}\s*\{ \\hspace\*\{\\fill\} \\\\\}\s*"
                      r"(?P<caption>\\textbf\{Figure [0-9.]+\}.*?)\n\s*\n", re.S)
@@ -215,8 +234,14 @@ def _tabular(spec: str, body: str) -> str:
 
 
 def _postprocess_tex(tex: str, prov: dict) -> str:
+    # glyphs the font lacks become math in the body (the preamble's \newunicodechar map, from the
+    # ex3 template, keeps its literal glyphs)
+    preamble, marker, body = tex.partition(r"\begin{document}")
+    if not marker:
+        preamble, body = "", tex
     for glyph, command in TEX_GLYPHS.items():
-        tex = tex.replace(glyph, command)
+        body = body.replace(glyph, command)
+    tex = preamble + marker + body
     tex = tex.replace(r"\begin{document}",
                       "\\date{" + prov["built"][:10] + "}\n\\setcounter{secnumdepth}{2}\n"
                       "\\usepackage{float}\n\\geometry{margin=2cm}\n\\begin{document}", 1)
@@ -262,8 +287,10 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
         return out
     from nbconvert import LatexExporter
 
-    body, resources = LatexExporter(exclude_input=True, exclude_input_prompt=True,
-                                    exclude_output_prompt=True).from_notebook_node(merged)
+    exporter = LatexExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                             template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)])
+    exporter.register_preprocessor(CleanOutputs(), enabled=True)
+    body, resources = exporter.from_notebook_node(merged)
     for name, data in resources.get("outputs", {}).items():
         (build_dir / name).write_bytes(data)
     (build_dir / "ex3.tex").write_text(_postprocess_tex(body, prov))
@@ -276,7 +303,7 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
     missing = sorted(set(re.findall(r"Missing character: There is no (\S+)",
                                     (build_dir / "ex3.log").read_text(errors="replace"))))
     if missing:
-        log(f"WARNING: the PDF font lacks {' '.join(missing)}; add them to TEX_GLYPHS in helpers/build.py")
+        log(f"WARNING: the PDF font lacks {' '.join(missing)}; add them to TEX_GLYPHS in helpers/export.py")
     out = report_dir / "ex3.pdf"
     shutil.copyfile(build_dir / "ex3.pdf", out)
     return out

@@ -9,9 +9,11 @@ that produced it (:data:`CODE_FILES`), so weights trained by older code are retr
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import warnings
@@ -21,8 +23,9 @@ from typing import Any, Callable
 import torch
 
 FORMAT_VERSION = 2
-# the modules whose code decides what a cached model's weights are
-CODE_FILES = ("models.py", "training.py", "gan.py", "data.py", "zoo.py", "transfer.py")
+# the modules whose code decides what a cached model's weights are (callers may name fewer: an
+# autoencoder does not depend on the GAN loop)
+CODE_FILES = ("models.py", "training.py", "gan.py", "data.py")
 
 
 def code_version(files=CODE_FILES) -> str:
@@ -56,16 +59,30 @@ def config_key(config: dict) -> str:
     return f"{kind}-{digest}"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync, then rename over ``path``."""
+    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync, then rename over ``path``.
+    The file gets the permissions of any new file (0666 less the umask), not mkstemp's 0600. A
+    full disk surfaces as ``OSError(ENOSPC)`` naming ``path``, whatever the writer raised."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+            try:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            except RuntimeError as err:  # torch.save reports a full disk as "unexpected pos ..."
+                if shutil.disk_usage(path.parent).free < (1 << 20) or "unexpected pos" in str(err):
+                    raise OSError(errno.ENOSPC, "No space left on device", str(path)) from err
+                raise
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -83,10 +100,11 @@ def remove_stale_temporaries(path: Path) -> int:
     return removed
 
 
-def save_checkpoint(path: Path, config: dict, state_dict: dict, extra: dict | None = None) -> None:
+def save_checkpoint(path: Path, config: dict, state_dict: dict, extra: dict | None = None,
+                    code_files=CODE_FILES) -> None:
     state_dict = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     payload = {"format": FORMAT_VERSION, "config": config, "state_dict": state_dict,
-               "checksum": tensor_checksum(state_dict), "code": code_version(), "extra": extra or {}}
+               "checksum": tensor_checksum(state_dict), "code": code_version(code_files), "code_files": list(code_files), "extra": extra or {}}
     atomic_write(path, lambda f: torch.save(payload, f))
 
 
@@ -95,8 +113,10 @@ class StaleCheckpoint(Exception):
     by other code or for another config)."""
 
 
-def load_checkpoint(path: Path, config: dict) -> dict:
-    """Return the stored payload, or raise :class:`StaleCheckpoint` saying why it is unusable."""
+def load_checkpoint(path: Path, config: dict, code_files=CODE_FILES) -> dict:
+    """Return the stored payload, or raise :class:`StaleCheckpoint` saying why it is unusable.
+    ``code_files``: the modules whose current version the file must have been trained with
+    (``None``: the ones the file records)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, bad pickle, ...
@@ -113,26 +133,29 @@ def load_checkpoint(path: Path, config: dict) -> dict:
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise StaleCheckpoint(f"{path.name}: non-finite weights in {bad[:3]}")
-    if payload.get("code") != code_version():
+    if code_files is None:
+        code_files = tuple(payload.get("code_files", CODE_FILES))
+    if payload.get("code") != code_version(code_files):
         raise StaleCheckpoint(f"{path.name}: trained by other code (version {payload.get('code')}, "
-                              f"now {code_version()})")
+                              f"now {code_version(code_files)})")
     return payload
 
 
 def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Module],
                  train: Callable[[torch.nn.Module], dict], device=None,
-                 verbose: bool = True) -> tuple[torch.nn.Module, dict]:
+                 verbose: bool = True, code_files=CODE_FILES) -> tuple[torch.nn.Module, dict]:
     """The model for ``config``: loaded from ``directory`` if a valid checkpoint exists, else
     built, trained (``train(model)`` returns a JSON-able dict kept beside the weights, e.g. the
     history) and saved. Returns ``(model, extra)``. A freshly trained model is handed back as
-    reloaded from its file, so a resumed run computes with exactly the tensors (values and memory
-    layout) that a from-scratch run used."""
+    reloaded from its file, and training leaves torch's global random state as it found it, so a
+    resumed run computes with exactly the tensors (values and memory layout) and random numbers
+    that a from-scratch run used."""
     path = Path(directory) / f"{config_key(config)}.pt"
     remove_stale_temporaries(path)
     model = build()
     if path.exists():
         try:
-            payload = load_checkpoint(path, config)
+            payload = load_checkpoint(path, config, code_files)
             model.load_state_dict(payload["state_dict"])
             if verbose:
                 print(f"cache: loaded {path.name}", file=sys.stderr)
@@ -141,10 +164,19 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
             warnings.warn(f"ignoring cached checkpoint, retraining: {err}", stacklevel=2)
             model = build()
     model.to(device or "cpu")
-    extra = train(model)
-    save_checkpoint(path, config, model.state_dict(), extra)
+    with _same_random_state_afterwards():  # training consumes no random numbers of the caller's
+        extra = train(model)
+    save_checkpoint(path, config, model.state_dict(), extra, code_files)
     if verbose:
         print(f"cache: trained and saved {path.name}", file=sys.stderr)
-    model = build()
-    model.load_state_dict(load_checkpoint(path, config)["state_dict"])
+    with _same_random_state_afterwards():
+        model = build()
+    model.load_state_dict(load_checkpoint(path, config, code_files)["state_dict"])
     return model.to(device or "cpu").eval(), extra
+
+
+def _same_random_state_afterwards():
+    """Restore torch's global random state (CPU, and the current GPU's) when the block ends, so a
+    build that trains a model leaves the random stream where a build that loads it does."""
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    return torch.random.fork_rng(devices=devices)

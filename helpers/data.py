@@ -73,10 +73,35 @@ def check_archives(root: Path) -> None:
                 f"Delete it and provide a fresh copy.\n" + _instructions(raw))
 
 
+def _sha256_of_stream(f) -> str:
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def check_extracted(root: Path, split: str | None = None) -> None:
+    """Raise :class:`MNISTUnavailable` naming any extracted file that differs from its verified
+    archive (truncated, or altered at the same size); torchvision would read it without asking."""
+    raw = Path(root) / "MNIST" / "raw"
+    for name in ARCHIVES:
+        if split and not name.startswith(split):
+            continue
+        archive, extracted = raw / name, raw / name.removesuffix(".gz")
+        if not (archive.exists() and extracted.exists()):
+            continue
+        with gzip.open(archive, "rb") as a, open(extracted, "rb") as e:
+            if _sha256_of_stream(a) != _sha256_of_stream(e):
+                raise MNISTUnavailable(
+                    f"MNIST file {extracted} differs from its archive {archive.name} (truncated or altered). "
+                    "Delete it; it is re-extracted from the archive on the next run.")
+
+
 def _mnist(root: Path, train: bool):
     from torchvision.datasets import MNIST
 
     check_archives(root)
+    check_extracted(root, "train" if train else "t10k")
     raw = Path(root) / "MNIST" / "raw"
     try:
         return MNIST(str(root), train=train, download=True)

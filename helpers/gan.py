@@ -211,19 +211,28 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
 
     fixed_noise = torch.randn(n_snapshot, noise_dim, generator=gen).to(device)
     fixed_labels = (torch.arange(n_snapshot) % 10).to(device) if labels is not None else None
+    # batches and noise are drawn on the device by a generator seeded from ``gen``, and the losses
+    # are summed there and read once per logging window: no host round trip per step
+    draws = torch.Generator(device=device)
+    draws.manual_seed(int(torch.randint(0, 2 ** 62, (1,), generator=gen)))
     snapshots: dict[int, torch.Tensor] = {}
     history, start = History(), time.perf_counter()
     log_every = max(1, steps // 100)
-    d_sum = g_sum = 0.0
+    d_sum = torch.zeros((), device=device)
+    g_sum = torch.zeros((), device=device)
     logged = 0
 
     def draw():
-        idx = torch.randint(len(real_data), (batch_size,), generator=gen).to(device)
-        noise = torch.randn(batch_size, noise_dim, generator=gen).to(device)
+        idx = torch.randint(len(real_data), (batch_size,), generator=draws, device=device)
+        noise = torch.randn(batch_size, noise_dim, generator=draws, device=device)
         # conditional: fakes are asked for the batch's own digits, so both sides (and the
         # gradient-penalty interpolates) have the same class mix
         y = labels[idx] if labels is not None else None
         return real_data[idx], y, noise, y
+
+    def log_window(step):
+        d, g = (torch.stack([d_sum, g_sum]) / logged).tolist()  # the one sync per window
+        history.log(step=step, d_loss=d, g_loss=g)
 
     G.train()
     D.train()
@@ -260,25 +269,26 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
         loss_g.backward()
         opt_g.step()
         D.zero_grad(set_to_none=True)  # the unrolled loss also reaches D's own parameters
-        d_sum += loss_d.item()
-        g_sum += loss_g.item()
+        d_sum += loss_d.detach()
+        g_sum += loss_g.detach()
         logged += 1
         if step % log_every == 0:
-            history.log(step=step, d_loss=d_sum / logged, g_loss=g_sum / logged)
-            d_sum = g_sum = 0.0
+            log_window(step)
+            d_sum.zero_()
+            g_sum.zero_()
             logged = 0
         if snapshot_every and (step % snapshot_every == 0 or step == 1):
             with torch.no_grad():
                 G.eval()
-                snapshots[step] = G(fixed_noise, fixed_labels).cpu()
+                snapshots[step] = G(fixed_noise, fixed_labels)  # stays on the device until the end
                 G.train()
         if max_seconds is not None and time.perf_counter() - start >= max_seconds:
             if logged:
-                history.log(step=step, d_loss=d_sum / logged, g_loss=g_sum / logged)
+                log_window(step)
             break
     bar.close()
     history.seconds = time.perf_counter() - start
-    return history, snapshots
+    return history, {step: codes.cpu() for step, codes in snapshots.items()}
 
 
 @torch.no_grad()

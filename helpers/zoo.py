@@ -17,6 +17,9 @@ from .training import History, accuracy, default_device, train_autoencoder, trai
 
 AE_CHANNELS = (16, 32, 64)
 AE_FC_WIDTH = 512
+# the code each kind of cached model depends on: editing it retrains that kind (and only that)
+CLASSIFIER_CODE = ("models.py", "training.py", "data.py")
+GAN_CODE = ("models.py", "training.py", "data.py", "gan.py")
 
 
 @dataclass
@@ -84,7 +87,8 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
                                     weight_decay=weight_decay, progress=progress)
         return history.to_dict()
 
-    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
+    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
+                                code_files=CLASSIFIER_CODE)
     return model.to(device), History.from_dict(extra)
 
 
@@ -114,7 +118,8 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
         return {"history": history.to_dict(),
                 "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
 
-    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
+    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
+                                code_files=CLASSIFIER_CODE)
     return model.to(device), extra
 
 
@@ -175,7 +180,8 @@ def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor,
         model.load_state_dict(G.state_dict())
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 
-    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, codes.device)
+    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, codes.device,
+                            code_files=GAN_CODE)
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(codes.device), History.from_dict(extra["history"]), snapshots
 
@@ -209,6 +215,7 @@ def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, noise_dim: 
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 
     device = data.train.images.device
-    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device)
+    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
+                            code_files=GAN_CODE)
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(device).eval(), History.from_dict(extra["history"]), snapshots

@@ -24,6 +24,23 @@ def _build(env, timeout):
                             start_new_session=True)
 
 
+def _results(metrics: dict):
+    """metrics.json without provenance, page counts and wall-clock times."""
+    import re
+
+    timing = re.compile(r"second|time|_s$|minutes")
+
+    def clean(node):
+        if isinstance(node, dict):
+            return {k: clean(v) for k, v in node.items()
+                    if k not in ("provenance", "report") and not timing.search(str(k))}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return clean(metrics)
+
+
 def _checkpoints(artifacts: Path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in artifacts.glob("*.pt")}
 
@@ -56,11 +73,12 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
     assert all(after[name] == mtime for name, mtime in before.items()), "a cached model was retrained"
     assert not list(artifacts.glob(".*.tmp")), "half-written files left behind"
     for path in artifacts.glob("*.pt"):
-        payload = load_checkpoint(path, __import__("torch").load(path, weights_only=True)["config"])
+        payload = load_checkpoint(path, __import__("torch").load(path, weights_only=True)["config"], None)
         assert payload["state_dict"]
     metrics = __import__("json").loads((report / "metrics.json").read_text())
     assert "stale_section" not in metrics and "stale_value" not in metrics["q4"]
     assert metrics["provenance"]["profile"] == "smoke"
+    assert metrics["provenance"]["packages"]["torch"].startswith("2.")  # resolved versions, as pip freeze
     # 3. the document holds every section
     pdf, html = report / "ex3.pdf", report / "ex3.html"
     if "xelatex not found" not in out and "pandoc not found" not in out:
@@ -83,6 +101,15 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
         assert counts["pages_total"] == len(pages) and counts["pages_assignment"] < counts["pages_total"]
     for nb in source_notebooks():
         assert (report / "executed" / nb.name).exists()
+    # 4. a build from scratch (nothing cached) records exactly the numbers of the resumed one
+    scratch = tmp_path / "scratch"
+    env = dict(env, EX3_ARTIFACTS=str(scratch / "artifacts"), EX3_REPORT_ROOT=str(scratch))
+    proc = _build(env, timeout=600)
+    out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out[-3000:]
+    resumed = _results(__import__("json").loads((report / "metrics.json").read_text()))
+    fresh = _results(__import__("json").loads((scratch / "report" / "smoke" / "metrics.json").read_text()))
+    assert fresh == resumed
     assert (report / "metrics.json").exists() and (report / "summary.md").exists()
     assert sorted(p.name for p in (tmp_path / "figures" / "smoke").glob("*.png")), "figures installed"
     assert not (tmp_path / "runs" / ".build-smoke").exists(), "staging folder removed after success"

@@ -1,5 +1,6 @@
 """A build is a transaction: it installs the report only when every notebook succeeded."""
 import hashlib
+import signal
 import os
 import threading
 
@@ -101,3 +102,29 @@ def test_read_only_report_folder_fails_before_any_notebook_runs(committed, tmp_p
             build("smoke", notebooks=[tmp_path / "never_run.ipynb"], log=lambda *_: None)
     finally:
         os.chmod(committed["report"], 0o755)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_real_build_is_one_line_130_and_installs_nothing(committed, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from helpers.profiles import PROJECT_ROOT
+
+    before = _tree_digest(committed["report"], committed["figures"])
+    env = dict(os.environ, EX3_REPORT_ROOT=str(tmp_path), EX3_ARTIFACTS=str(tmp_path / "artifacts"))
+    proc = subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke"], cwd=PROJECT_ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "runs").glob(".build-smoke/report/executed/*.ipynb")):
+        time.sleep(0.5)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    ours = [line for line in err.splitlines() if not line.startswith("[IPKernelApp]")]
+    assert ours == ["BUILD INTERRUPTED: the committed report is unchanged; cached models are kept"], err[-3000:]
+    assert _tree_digest(committed["report"], committed["figures"]) == before

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -149,3 +150,36 @@ def test_models_with_scalar_buffers_round_trip(tmp_path):
     model, _ = cached_model(tmp_path, {"kind": "bn"}, build, lambda m: {}, verbose=False)
     again, _ = cached_model(tmp_path, {"kind": "bn"}, build, lambda m: pytest.fail("retrained"), verbose=False)
     assert torch.equal(model[1].num_batches_tracked, again[1].num_batches_tracked)
+
+
+def test_files_get_the_users_umask_not_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "m.json", lambda f: f.write(b"{}"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_full_disk_while_saving_is_an_oserror_naming_the_file(tmp_path):
+    def torch_save_on_full_disk(f):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    with pytest.raises(OSError, match="No space left on device") as err:
+        atomic_write(tmp_path / "m.pt", torch_save_on_full_disk)
+    assert err.value.filename == str(tmp_path / "m.pt") and list(tmp_path.iterdir()) == []
+
+
+def test_training_leaves_the_global_random_stream_as_loading_does(tmp_path):
+    def train(model):
+        torch.randn(1000)  # training draws random numbers
+        return _train(model)
+
+    unseeded_build = lambda: nn.Linear(3, 2)  # draws its initial weights from the global stream
+    torch.manual_seed(123)
+    cached_model(tmp_path, {"kind": "toy", "rng": 1}, unseeded_build, train, verbose=False)
+    after_training = torch.rand(3)
+    torch.manual_seed(123)
+    cached_model(tmp_path, {"kind": "toy", "rng": 1}, unseeded_build, train, verbose=False)
+    after_loading = torch.rand(3)
+    assert torch.equal(after_training, after_loading)

@@ -109,3 +109,23 @@ def test_unknown_dataset_and_missing_fashion_fail_clearly(tmp_path, monkeypatch)
     monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
     with pytest.raises(MNISTUnavailable, match="apt-get install dataset-fashion-mnist"):
         load_mnist(False, root=tmp_path, dataset="fashion")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "same-size"])
+def test_damaged_extracted_file_is_named(tmp_path, damage):
+    import shutil
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in data.ARCHIVES:
+        shutil.copy(data.data_root() / "MNIST" / "raw" / name, raw / name)
+    load_mnist(False, limit=8, root=tmp_path)  # extracts and reads the test split
+    extracted = raw / "t10k-images-idx3-ubyte"
+    blob = bytearray(extracted.read_bytes())
+    if damage == "truncate":
+        blob = blob[:-100]
+    else:
+        blob[5000] ^= 0xFF
+    extracted.write_bytes(bytes(blob))
+    with pytest.raises(MNISTUnavailable, match="t10k-images-idx3-ubyte differs from its archive"):
+        load_mnist(False, limit=8, root=tmp_path)
