@@ -148,24 +148,52 @@ def test_auxiliary_classifier_term():
     codes, labels = _codes()
     with pytest.raises(ValueError, match="aux_weight needs labels"):
         train_latent_gan(codes, 3, "nsgan", steps=1, aux_weight=1.0)
-    plain = train_latent_gan(codes, 3, "nsgan", steps=20, batch_size=32, labels=labels, progress=False)[0]
-    aux = train_latent_gan(codes, 3, "nsgan", steps=20, batch_size=32, labels=labels, aux_weight=1.0,
-                           progress=False)[0]
-    z, y = torch.randn(5, 3), torch.arange(5)
-    assert not torch.allclose(plain(z, y), aux(z, y))
+    # both runs train the same auxiliary classifier (same random draws); only the weight of its
+    # term in the generator's loss differs, so deleting the term makes the two generators equal
+    runs = {w: train_latent_gan(codes, 3, "nsgan", steps=30, batch_size=32, labels=labels, aux_weight=w,
+                                progress=False)[0] for w in (1e-12, 1.0)}
+    z, y = torch.randn(256, 3, generator=torch.Generator().manual_seed(1)), torch.arange(256) % 10
+    assert not torch.allclose(runs[1e-12](z, y), runs[1.0](z, y))
 
 
-def test_unrolled_discriminator_changes_the_generator_update_only():
+def test_unrolled_discriminator_changes_the_generator_update_only(monkeypatch):
+    import helpers.gan as gan
+
     codes, _ = _codes()
-    runs = {k: train_latent_gan(codes, 3, "nsgan", steps=4, batch_size=32, unrolled_steps=k, progress=False)
-            for k in (0, 2)}
+    unrolled = train_latent_gan(codes, 3, "nsgan", steps=4, batch_size=32, unrolled_steps=2, progress=False)[0]
+    real_unroll = gan._unrolled_discriminator_params
+
+    def not_unrolled(D, opt_d, objective, G, draw, k, real_target):
+        for _ in range(k):  # the same batches drawn, D left where it is
+            draw()
+        return dict(D.named_parameters())
+
+    monkeypatch.setattr(gan, "_unrolled_discriminator_params", not_unrolled)
+    same_draws = train_latent_gan(codes, 3, "nsgan", steps=4, batch_size=32, unrolled_steps=2, progress=False)[0]
+    monkeypatch.setattr(gan, "_unrolled_discriminator_params", real_unroll)
     z = torch.randn(8, 3)
-    assert torch.isfinite(runs[2][0](z)).all()
-    assert not torch.allclose(runs[0][0](z), runs[2][0](z))
+    assert torch.isfinite(unrolled(z)).all()
+    assert not torch.allclose(unrolled(z), same_draws(z))
     with pytest.raises(ValueError, match="unrolled_steps must be >= 0"):
         train_latent_gan(codes, 3, "nsgan", steps=1, unrolled_steps=-1)
     with pytest.raises(ValueError, match="unrolled_steps is for"):
         train_latent_gan(codes, 3, "wgan-gp", steps=1, unrolled_steps=2)
+
+
+def test_the_gan_loop_fits_a_known_gaussian():
+    """d2l's first GAN: samples of a 2-D Gaussian with a given mean and covariance (an untrained
+    generator, whose outputs are only shifted and scaled to the data's mean and spread, has a
+    tenth of the spread and the opposite correlation)."""
+    g = torch.Generator().manual_seed(0)
+    mean = torch.tensor([2.0, -1.0])
+    mix = torch.tensor([[1.0, 0.0], [0.8, 0.5]])  # covariance mix @ mix.T, correlated coordinates
+    data = torch.randn(4096, 2, generator=g) @ mix.T + mean
+    G = train_latent_gan(data, 2, "nsgan", steps=800, batch_size=256, progress=False)[0]
+    fake = sample_codes(G, 4096, seed=1)
+    assert torch.allclose(fake.mean(0), data.mean(0), atol=0.15)
+    assert torch.allclose(fake.std(0), data.std(0), rtol=0.2)
+    r_fake, r_real = (torch.corrcoef(x.T)[0, 1] for x in (fake, data))
+    assert abs(r_fake - r_real) < 0.15
 
 
 def test_unrolled_steps_are_bounded_by_the_learning_rate():
