@@ -257,18 +257,19 @@ def _postprocess_tex(tex: str, prov: dict) -> str:
                                 "\\centering\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{table}"), tex)
     tex = _ANY_TABLE.sub(lambda m: ("\\begin{center}\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{center}"), tex)
     tex = re.sub(r"(\\section\{Convolutional autoencoder)", lambda m: "\\clearpage\n" + m[1], tex, count=1)
-    tex = re.sub(r"(\\section\{Appendix)", lambda m: "\\clearpage\n\\label{appendixstart}\n" + m[1], tex, count=1)
+    # the appendix follows the assignment part on the same page; the label marks where the part ends
+    tex = re.sub(r"(\\section\{Appendix)", lambda m: "\\label{assignmentend}\n" + m[1], tex, count=1)
     return tex
 
 
 def page_counts(build_dir: Path) -> dict:
-    """Pages of the PDF in all, and before the appendix (the assignment part)."""
+    """Pages of the PDF in all, and up to the end of the assignment part (where the appendix starts)."""
     log = (build_dir / "ex3.log").read_text(errors="replace")
     total = re.search(r"Output written on ex3\.pdf \((\d+) pages?", log)
     aux = (build_dir / "ex3.aux").read_text(errors="replace") if (build_dir / "ex3.aux").exists() else ""
-    start = re.search(r"\\newlabel\{appendixstart\}\{\{[^}]*\}\{(\d+)\}", aux)
+    end = re.search(r"\\newlabel\{assignmentend\}\{\{[^}]*\}\{(\d+)\}", aux)
     counts = {"pages_total": int(total.group(1)) if total else None}
-    counts["pages_assignment"] = int(start.group(1)) - 1 if start else counts["pages_total"]
+    counts["pages_assignment"] = int(end.group(1)) if end else counts["pages_total"]
     return counts
 
 
@@ -498,7 +499,7 @@ def _build_into(profile, dirs: dict[str, Path], dest: dict[str, Path], notebooks
     out = export(merge(executed, appendix(prov), answers_markdown(metrics)), dirs["report"], prov, log=log)
     if out.suffix == ".pdf":
         metrics = record_metrics(metrics_path, {"report": page_counts(dirs["report"] / "_build")})
-        log(f"pages: {metrics['report']['pages_total']} in all, {metrics['report']['pages_assignment']} before the appendix")
+        log(f"pages: {metrics['report']['pages_total']} in all; the assignment part ends on page {metrics['report']['pages_assignment']}")
     (dirs["report"] / "summary.md").write_text(summary_markdown(metrics))
     return out, prov
 
