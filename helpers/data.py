@@ -46,12 +46,16 @@ def data_root() -> Path:
     return Path(os.environ.get("EX3_DATA", PROJECT_ROOT / "data"))
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+def _stream_digest(f, algorithm: str = "sha256") -> str:
+    h = hashlib.new(algorithm)
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
     return h.hexdigest()
+
+
+def _md5(path: Path) -> str:
+    with open(path, "rb") as f:
+        return _stream_digest(f, "md5")
 
 
 def _instructions(raw: Path) -> str:
@@ -73,13 +77,6 @@ def check_archives(root: Path) -> None:
                 f"Delete it and provide a fresh copy.\n" + _instructions(raw))
 
 
-def _sha256_of_stream(f) -> str:
-    h = hashlib.sha256()
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-        h.update(chunk)
-    return h.hexdigest()
-
-
 def check_extracted(root: Path, split: str | None = None) -> None:
     """Raise :class:`MNISTUnavailable` naming any extracted file that differs from its verified
     archive (truncated, or altered at the same size); torchvision would read it without asking."""
@@ -91,7 +88,7 @@ def check_extracted(root: Path, split: str | None = None) -> None:
         if not (archive.exists() and extracted.exists()):
             continue
         with gzip.open(archive, "rb") as a, open(extracted, "rb") as e:
-            if _sha256_of_stream(a) != _sha256_of_stream(e):
+            if _stream_digest(a) != _stream_digest(e):
                 raise MNISTUnavailable(
                     f"MNIST file {extracted} differs from its archive {archive.name} (truncated or altered). "
                     "Delete it; it is re-extracted from the archive on the next run.")
