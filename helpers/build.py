@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from .checkpoints import atomic_write
-from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs, keep_output
+from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs
 from .profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
 from .report import answers_markdown, format_metric, record_metrics
 
@@ -122,7 +122,7 @@ def report_settings(path: Path = REPORT_SETTINGS) -> dict:
 def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = "",
           settings: dict | None = None) -> nbformat.NotebookNode:
     """One notebook: the front page's answers, then every executed notebook's cells (parameter and
-    notebook-only cells dropped, clean outputs), then the appendix."""
+    notebook-only cells dropped), then the appendix. Outputs are cleaned on export (:class:`CleanOutputs`)."""
     settings = settings or report_settings()
     merged = nbformat.v4.new_notebook()
     merged.metadata["title"] = settings["title"]
@@ -140,8 +140,6 @@ def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = ""
             tags = set(cell.get("metadata", {}).get("tags", []))
             if tags & {"parameters", "injected-parameters", NOTEBOOK_ONLY}:
                 continue
-            if cell.cell_type == "code":
-                cell.outputs = [o for o in cell.outputs if keep_output(o)]
             merged.cells.append(cell)
     merged.cells.append(nbformat.v4.new_markdown_cell(appendix_markdown))
     return merged
@@ -214,7 +212,6 @@ def _latex_tools() -> str | None:
     return f"{' and '.join(missing)} not found" if missing else None
 
 
-# glyphs the default LaTeX font lacks, outside verbatim output
 _FIGURE = re.compile(r"\\begin\{center\}\s*\\adjustimage\{(?P<size>[^\n]*?)\}\{(?P<file>[^{}]+)\}\s*"
                      r"\\end\{center\}\s*\{ \\hspace\*\{\\fill\} \\\\\}\s*"
                      r"(?P<caption>\\textbf\{Figure [0-9.]+\}.*?)\n\s*\n", re.S)
@@ -283,8 +280,9 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
     if problem:
         from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                               exclude_output_prompt=True).from_notebook_node(merged)
+        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        exporter.register_preprocessor(CleanOutputs(), enabled=True)
+        body, _ = exporter.from_notebook_node(merged)
         out = report_dir / "ex3.html"
         out.write_text(body)
         log(f"NOTE: no PDF ({problem}; `make latex` installs them as root). Wrote {out} instead.")
