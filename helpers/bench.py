@@ -10,7 +10,9 @@ Measured in one run on one machine:
 3. the project's latent-GAN loop (device-side draws, losses read once per logging window) against a
    textbook loop on the same networks (host-side draws copied to the device, ``.item()`` twice per
    step), in generator steps per second;
-4. the notebooks' wall times from the last full build's provenance, and from
+4. Q3's frozen-encoder head trainings (every label budget x subset of the full profile) trained as
+   one batch against the same trainings one by one;
+5. the notebooks' wall times from the last full build's provenance, and from
    ``report/gpu_timing.json`` when the full profile was also timed on a GPU
    (``benchmarks/gpu/run_all.sh``).
 """
@@ -171,6 +173,39 @@ def project_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: in
     return steps / history.seconds
 
 
+def q3_heads_batched_vs_sequential(train, test) -> dict:
+    """Seconds for the full profile's frozen-arm head trainings (label budgets x subsets), one by
+    one (:func:`~helpers.transfer.run_arm`) and batched (:func:`~helpers.transfer.frozen_arm_batched`),
+    on the codes of an untrained d=10 encoder (the cost does not depend on the weights); and the
+    largest test-accuracy difference between a copy and its run alone."""
+    from .models import Encoder
+    from .training import latent_codes
+    from .transfer import HeadSettings, balanced_subset, code_statistics, frozen_arm_batched, run_arm
+
+    profile = get_profile("full")
+    torch.manual_seed(0)
+    encoder = Encoder(10, AE_CHANNELS, 2, AE_FC_WIDTH)
+    settings = HeadSettings(epochs=profile.head_epochs)
+    unlabelled = train.images[:5000]
+    stats, test_codes = code_statistics(encoder, unlabelled), latent_codes(encoder, test.images)
+    jobs = []
+    for budget in profile.label_budgets:
+        for subset in range(profile.label_subsets):
+            idx = balanced_subset(train.labels, budget, seed=subset)
+            jobs.append((train.images[idx], train.labels[idx], subset))
+    start = time.perf_counter()
+    alone = [run_arm("frozen", encoder, x, y, test.images, test.labels, settings, unlabelled, seed=seed,
+                     test_codes=test_codes, pretrained_stats=stats)[1] for x, y, seed in jobs]
+    sequential = time.perf_counter() - start
+    start = time.perf_counter()
+    batched = [acc for _, acc in frozen_arm_batched(encoder, jobs, settings, unlabelled, test_codes, test.labels,
+                                                    stats, progress=False)]
+    together = time.perf_counter() - start
+    return {"trainings": len(jobs), "epochs": settings.epochs, "sequential_seconds": round(sequential, 2),
+            "batched_seconds": round(together, 2), "speedup": round(sequential / together, 1),
+            "largest_accuracy_difference": max(abs(a - b) for a, b in zip(alone, batched))}
+
+
 @torch.inference_mode()
 def evaluator_images_per_second(images: torch.Tensor) -> float:
     model = DigitCNN().eval().to(memory_format=torch.channels_last)
@@ -190,6 +225,8 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
     step_flops = ae_step_flops(batch_size)
     ae_gflops = step_flops * (len(train.images) / batch_size) / tensor_epoch / 1e9
     peak = matmul_gflops()
+    test = load_mnist(False)
+    heads = q3_heads_batched_vs_sequential(train, test)
     codes = torch.randn(60000, 10)
     textbook = textbook_gan_steps_per_second(codes, 600)
     project = project_gan_steps_per_second(codes, 600)
@@ -206,9 +243,10 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
         "ae_epoch_share_of_matmul_peak": round(ae_gflops / peak, 2),
         "gan_steps_per_s": {"project": round(project, 1), "textbook": round(textbook, 1)},
         "gan_steps_vs_textbook": round(project / textbook, 2),
+        "q3_heads": heads, "q3_batched_vs_sequential": heads["speedup"],
         "ae_train_images_per_s": round(len(train.images) / tensor_epoch, 1),
         "gan_codes_per_s": round(gan_codes_per_second(), 1),
-        "evaluator_images_per_s": round(evaluator_images_per_second(load_mnist(False).images), 1),
+        "evaluator_images_per_s": round(evaluator_images_per_second(test.images), 1),
     }
     report_dir = committed_dirs("full")["report"]
     if (report_dir / "metrics.json").exists():
@@ -251,6 +289,11 @@ def main(argv=None) -> int:
             ("latent-GAN steps/s: project loop / textbook loop (host draws, .item() per step)",
              f"{result['gan_steps_per_s']['project']} / {result['gan_steps_per_s']['textbook']} "
              f"({result['gan_steps_vs_textbook']}x)"),
+            (f"Q3 frozen-encoder heads ({result['q3_heads']['trainings']} trainings of "
+             f"{result['q3_heads']['epochs']} epochs): one by one / batched",
+             f"{result['q3_heads']['sequential_seconds']} s / {result['q3_heads']['batched_seconds']} s "
+             f"({result['q3_batched_vs_sequential']}x, accuracies equal within "
+             f"{result['q3_heads']['largest_accuracy_difference']:.2%})"),
             ("data-only ratio: batch delivery alone, one epoch, tensor / DataLoader",
              f"{result['data_only_epoch_seconds']['tensor']} s / {result['data_only_epoch_seconds']['dataloader']} s "
              f"({result['data_only_speedup']}x)"),

@@ -7,13 +7,14 @@ smaller learning rate). Codes are standardised with statistics of unlabelled tra
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .models import Encoder, EncoderClassifier
-from .training import History, train_classifier, accuracy, latent_codes, train_classifier
+from .training import History, accuracy, latent_codes, train_classifier
 
 ARMS = ("frozen", "scratch", "finetune", "head-then-finetune")
 
@@ -50,9 +51,6 @@ class HeadSettings:
     weight_decay: float = 1e-4
     epochs: int = 300
     batch_size: int = 64
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 class _CodeHead(nn.Module):
@@ -130,6 +128,150 @@ def run_arm(arm: str, pretrained: Encoder, images: torch.Tensor, labels: torch.T
     return model, accuracy(model, test_images, test_labels), history
 
 
+class _StackedHeads:
+    """K copies of one MLP head (Linear layers with LeakyReLU(0.2) between) with their weights in
+    one flat (K, P) tensor, trained together: forward, backward and AdamW written out as batched
+    matrix products, without autograd, because at this size per-operation overhead is the cost."""
+
+    def __init__(self, heads: list[nn.Sequential]):
+        shapes = [tuple(m.weight.shape) for m in heads[0] if isinstance(m, nn.Linear)]
+        for h in heads:
+            if any(isinstance(m, nn.Dropout) for m in h):
+                raise ValueError("batched heads need dropout 0 (dropout draws would differ from one-by-one runs)")
+            if [tuple(m.weight.shape) for m in h if isinstance(m, nn.Linear)] != shapes:
+                raise ValueError("batched heads must all have the same layer sizes")
+        self.shapes = shapes
+        self.theta = torch.stack([torch.cat([t.detach().flatten() for m in h if isinstance(m, nn.Linear)
+                                             for t in (m.weight, m.bias)]) for h in heads])
+
+    def layers(self, flat: torch.Tensor):
+        """(weight (K, out, in), bias (K, out)) views of a (K, P) tensor laid out like ``theta``."""
+        k, offset = flat.shape[0], 0
+        for out_f, in_f in self.shapes:
+            w = flat[:, offset:offset + out_f * in_f].view(k, out_f, in_f)
+            offset += out_f * in_f
+            yield w, flat[:, offset:offset + out_f]
+            offset += out_f
+
+    def logits(self, x: torch.Tensor, flat: torch.Tensor, keep: list | None = None) -> torch.Tensor:
+        """x (K, B, in) -> logits (K, B, classes); ``keep`` collects each layer's input and
+        pre-activation for :meth:`gradient`."""
+        layers = list(self.layers(flat))
+        for i, (w, b) in enumerate(layers):
+            h = torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+            if keep is not None:
+                keep.append((x, h))
+            x = F.leaky_relu(h, 0.2) if i < len(layers) - 1 else h
+        return x
+
+    def gradient(self, x, targets, weights, flat) -> torch.Tensor:
+        """Gradient (K, P) of each copy's weighted cross-entropy sum(weights * CE) over its batch."""
+        keep: list = []
+        logits = self.logits(x, flat, keep)
+        d_out = torch.softmax(logits, -1)
+        d_out.scatter_add_(-1, targets.unsqueeze(-1), -torch.ones_like(d_out[..., :1]))
+        d_out.mul_(weights.unsqueeze(-1))
+        grad = torch.empty_like(flat)
+        layers, grads = list(self.layers(flat)), list(self.layers(grad))
+        for i in reversed(range(len(layers))):
+            a, h = keep[i]
+            if i < len(layers) - 1:  # through the LeakyReLU after layer i
+                d_out = F.leaky_relu(h.sign(), 0.2).abs_().mul_(d_out)  # 1 where h > 0, else 0.2
+            grads[i][0].copy_(torch.bmm(d_out.transpose(1, 2), a))
+            grads[i][1].copy_(d_out.sum(1))
+            if i:
+                d_out = torch.bmm(d_out, layers[i][0])
+        return grad
+
+    def copy_into(self, heads: list[nn.Sequential]) -> None:
+        with torch.no_grad():
+            for h, row in zip(heads, self.theta):
+                linears = [m for m in h if isinstance(m, nn.Linear)]
+                for m, (w, b) in zip(linears, self.layers(row.unsqueeze(0))):
+                    m.weight.copy_(w[0])
+                    m.bias.copy_(b[0])
+
+
+def _adamw_(theta, grad, avg, avg_sq, steps, lr, weight_decay, betas=(0.9, 0.999), eps=1e-8) -> None:
+    """torch.optim.AdamW's update (its defaults), in place, one row per copy; ``steps`` (K, 1)
+    counts each copy's updates including this one."""
+    beta1, beta2 = betas
+    theta.mul_(1 - lr * weight_decay)
+    avg.lerp_(grad, 1 - beta1)
+    avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    correction1 = (1 - beta1 ** steps).to(theta.dtype)
+    correction2 = (1 - beta2 ** steps).to(theta.dtype)
+    denom = (avg_sq.sqrt() / correction2.sqrt()).add_(eps)
+    theta.sub_(avg / denom * (lr / correction1))
+
+
+def train_frozen_heads(models: list[EncoderClassifier], codes: list[torch.Tensor], labels: list[torch.Tensor],
+                       seeds: list[int], settings: HeadSettings, progress: bool = True) -> None:
+    """Train the heads of many frozen-arm classifiers at once, in place: copy k learns from the
+    (precomputed) ``codes[k]`` and ``labels[k]`` with its own seed, exactly as
+    :func:`run_arm` ("frozen") trains it alone (same initial weights, batches and AdamW updates;
+    a test checks equality to float tolerance), but as one batched computation.
+
+    Label sets may differ in size: copies are ordered by batches per epoch, so at each step the
+    copies that still have a batch in this epoch are a prefix of the stack."""
+    from tqdm.auto import tqdm
+
+    if not (len(models) == len(codes) == len(labels) == len(seeds)) or not models:
+        raise ValueError("need one code set, label set and seed per model (and at least one model)")
+    sizes, batch = [len(c) for c in codes], settings.batch_size
+    if min(sizes) == 0 or any(len(c) != len(y) for c, y in zip(codes, labels)):
+        raise ValueError(f"need as many labels as codes (>0) per model, got {sizes} and {[len(y) for y in labels]}")
+    order = sorted(range(len(models)), key=lambda i: -sizes[i])
+    models, codes, labels, seeds, sizes = ([xs[i] for i in order] for xs in (models, codes, labels, seeds, sizes))
+    device, k = codes[0].device, len(models)
+    heads = _StackedHeads([m.head for m in models])
+    inputs = torch.zeros(k, sizes[0], codes[0].shape[1], device=device)
+    targets = torch.zeros(k, sizes[0], dtype=torch.long, device=device)
+    for i, (m, c, y) in enumerate(zip(models, codes, labels)):
+        inputs[i, :len(c)] = (c - m.code_mean) / m.code_std
+        targets[i, :len(c)] = y
+    gens = [torch.Generator().manual_seed(s) for s in seeds]  # as train_classifier's set_seed(seed)
+    batches = [-(-n // batch) for n in sizes]
+    active = [sum(b > j for b in batches) for j in range(batches[0])]  # copies with a j-th batch
+    per_epoch = torch.tensor(batches, dtype=torch.float64, device=device)
+    theta, avg, avg_sq = heads.theta, torch.zeros_like(heads.theta), torch.zeros_like(heads.theta)
+    lr = settings.lr
+    rows = torch.arange(k, device=device).unsqueeze(1)
+    weight = torch.zeros(k, batches[0] * batch)  # each batch's mean loss, as F.cross_entropy's default
+    for i, n in enumerate(sizes):
+        for j in range(0, n, batch):
+            weight[i, j:min(j + batch, n)] = 1 / min(batch, n - j)
+    weight = weight.to(device)
+    for epoch in tqdm(range(settings.epochs), desc=f"{k} frozen-encoder heads at once", disable=not progress,
+                      leave=False, mininterval=1.0):
+        perm = torch.zeros(k, batches[0] * batch, dtype=torch.long)  # padding: index 0 with weight 0
+        for i, (n, g) in enumerate(zip(sizes, gens)):
+            perm[i, :n] = torch.randperm(n, generator=g)
+        perm = perm.to(device)
+        for j, n_active in enumerate(active):
+            cols = slice(j * batch, (j + 1) * batch)
+            idx, r = perm[:n_active, cols], rows[:n_active]
+            flat = theta[:n_active]
+            grad = heads.gradient(inputs[r, idx], targets[r, idx], weight[:n_active, cols], flat)
+            steps = (epoch * per_epoch[:n_active] + j + 1).unsqueeze(1)  # each copy's update count
+            _adamw_(flat, grad, avg[:n_active], avg_sq[:n_active], steps, lr, settings.weight_decay)
+    heads.copy_into([m.head for m in models])
+    for m in models:
+        m.eval()
+
+
+def frozen_arm_batched(pretrained: Encoder, jobs: list[tuple[torch.Tensor, torch.Tensor, int]],
+                       settings: HeadSettings, unlabelled: torch.Tensor, test_codes: torch.Tensor,
+                       test_labels: torch.Tensor, pretrained_stats=None, progress: bool = True):
+    """The frozen arm for many ``(images, labels, seed)`` jobs at once; returns
+    ``[(model, test_accuracy), ...]`` in job order, as :func:`run_arm` would one by one."""
+    stats = pretrained_stats if pretrained_stats is not None else code_statistics(pretrained, unlabelled)
+    models = [build_classifier("frozen", pretrained, settings, seed, unlabelled, stats) for _, _, seed in jobs]
+    codes = [latent_codes(pretrained, images) for images, _, _ in jobs]
+    train_frozen_heads(models, codes, [y for _, y, _ in jobs], [seed for _, _, seed in jobs], settings, progress)
+    return [(m, accuracy(_CodeHead(m), test_codes, test_labels)) for m in models]
+
+
 def full_data_reference(pretrained: Encoder, images, labels, test_images, test_labels,
                         epochs: int, unlabelled: torch.Tensor, seed: int = 0,
                         settings: HeadSettings = HeadSettings(), progress: bool = True):
@@ -143,49 +285,72 @@ def full_data_reference(pretrained: Encoder, images, labels, test_images, test_l
 
 
 
-def _head_then_finetune(pretrained: Encoder, images, labels, test_images, test_labels, settings: HeadSettings,
-                        unlabelled, seed: int, pretrained_stats, test_codes=None, curve_every: int = 0):
-    """Train the head on the frozen encoder first, then everything with the encoder at a small
-    learning rate: the head's first, random gradients never reach the pretrained features."""
-    model, _, first = run_arm("frozen", pretrained, images, labels, test_images, test_labels, settings, unlabelled,
-                              seed=seed, test_codes=test_codes, pretrained_stats=pretrained_stats,
-                              curve_every=curve_every)
+def _finetune_after_head(model: EncoderClassifier, images, labels, test_images, test_labels,
+                         settings: HeadSettings, seed: int, curve_every: int = 0):
+    """Second phase of the head-then-finetune arm: ``model``'s head was trained on the frozen
+    encoder; now everything trains, the encoder at a small learning rate, so the head's first,
+    random gradients never reached the pretrained features."""
     for p in model.encoder.parameters():
         p.requires_grad_(True)
     groups = [{"params": list(model.head.parameters())},
               {"params": list(model.encoder.parameters()), "lr": settings.encoder_lr}]
     evals = {"train": (images, labels), "test": (test_images, test_labels)} if curve_every else None
-    second = train_classifier(model, images, labels, settings.epochs, lr=settings.lr,
-                              weight_decay=settings.weight_decay, batch_size=settings.batch_size, seed=seed,
-                              param_groups=groups, eval_sets=evals, eval_every=curve_every or 1, progress=False)
-    history = History(rows=first.rows + [{**r, "epoch": r["epoch"] + settings.epochs} for r in second.rows])
+    history = train_classifier(model, images, labels, settings.epochs, lr=settings.lr,
+                               weight_decay=settings.weight_decay, batch_size=settings.batch_size, seed=seed,
+                               param_groups=groups, eval_sets=evals, eval_every=curve_every or 1, progress=False)
     return model, accuracy(model, test_images, test_labels), history
+
+
+def _frozen_runs(encoder, jobs, settings, unlabelled, test_images, test_labels, stats, test_codes, progress):
+    """The frozen arm for ``[(images, labels, seed), ...]``: one batched training, or one by one
+    when the head uses dropout (its random masks could not match the one-by-one runs)."""
+    if settings.dropout > 0:
+        return [run_arm("frozen", encoder, x, y, test_images, test_labels, settings, unlabelled, seed=seed,
+                        test_codes=test_codes, pretrained_stats=stats)[:2] for x, y, seed in jobs]
+    return frozen_arm_batched(encoder, jobs, settings, unlabelled, test_codes, test_labels, stats, progress)
 
 
 def run_protocol(encoder: Encoder, data, budgets, subsets, arms=ARMS, settings: HeadSettings = HeadSettings(),
                  n_unlabelled: int = 5000, progress: bool = True):
     """Every (label budget, labelled subset, arm): train on a class-balanced subset of the
     training images (subset s drawn with seed s, the same for every arm), test on all test
-    images. Returns a DataFrame with columns labels, subset, arm, test_acc."""
+    images. Returns a DataFrame with columns labels, subset, arm, test_acc.
+
+    The frozen arm's heads are trained all at once (:func:`train_frozen_heads`); the
+    head-then-finetune arm continues from those same trained heads."""
     import pandas as pd
     from tqdm.auto import tqdm
 
+    unknown = set(arms) - set(ARMS)
+    if unknown:
+        raise ValueError(f"arms must be among {ARMS}, got {sorted(unknown)}")
     unlabelled = data.train.images[:n_unlabelled]  # only to standardise the codes; labels unused
     stats = code_statistics(encoder, unlabelled)
     test_codes = latent_codes(encoder, data.test.images)
-    rows = []
-    jobs = [(b, s, a) for b in budgets for s in subsets for a in arms]
-    for budget, subset, arm in tqdm(jobs, desc="few-label runs", disable=not progress):
+    pairs = [(b, s) for b in budgets for s in subsets]
+    labelled = {}
+    for budget, subset in pairs:
         idx = balanced_subset(data.train.labels, budget, seed=subset).to(data.train.images.device)
-        args = (encoder, data.train.images[idx], data.train.labels[idx], data.test.images, data.test.labels,
-                settings, unlabelled)
+        labelled[budget, subset] = (data.train.images[idx], data.train.labels[idx])
+    frozen = {}
+    if {"frozen", "head-then-finetune"} & set(arms):
+        runs = _frozen_runs(encoder, [(*labelled[p], p[1]) for p in pairs], settings, unlabelled,
+                            data.test.images, data.test.labels, stats, test_codes, progress)
+        frozen = dict(zip(pairs, runs))
+    acc = {(b, s, "frozen"): frozen[b, s][1] for b, s in pairs} if "frozen" in arms else {}
+    jobs = [(b, s, a) for b, s in pairs for a in arms if a != "frozen"]
+    for budget, subset, arm in tqdm(jobs, desc="few-label runs", disable=not progress or not jobs):
+        images, labels = labelled[budget, subset]
         if arm == "head-then-finetune":
-            _, acc, _ = _head_then_finetune(*args, seed=subset, pretrained_stats=stats, test_codes=test_codes)
+            _, acc[budget, subset, arm], _ = _finetune_after_head(frozen[budget, subset][0], images, labels,
+                                                                  data.test.images, data.test.labels, settings,
+                                                                  seed=subset)
         else:
-            _, acc, _ = run_arm(arm, *args, seed=subset, test_codes=test_codes if arm == "frozen" else None,
-                                pretrained_stats=stats)
-        rows.append({"labels": budget, "subset": subset, "arm": arm, "test_acc": acc})
-    return pd.DataFrame(rows)
+            _, acc[budget, subset, arm], _ = run_arm(arm, encoder, images, labels, data.test.images,
+                                                     data.test.labels, settings, unlabelled, seed=subset,
+                                                     pretrained_stats=stats)
+    return pd.DataFrame([{"labels": b, "subset": s, "arm": a, "test_acc": acc[b, s, a]}
+                         for b, s in pairs for a in arms])
 
 
 def training_curves(encoder: Encoder, data, budget: int, arms, settings: HeadSettings = HeadSettings(),

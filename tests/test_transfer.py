@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from helpers.models import Encoder
-from helpers.transfer import HeadSettings, balanced_subset, code_statistics, run_arm
+from helpers.transfer import HeadSettings, balanced_subset, build_classifier, code_statistics, run_arm
 
 
 def test_balanced_subset_counts_determinism_and_errors(mnist_small):
@@ -54,3 +54,66 @@ def test_precomputed_code_statistics_give_the_same_run(arm, mnist_small):
     assert torch.equal(plain.code_mean, reused.code_mean) and torch.equal(plain.code_std, reused.code_std)
     if arm != "scratch":  # the scratch arm's random encoder has its own statistics
         assert torch.equal(reused.code_mean, stats[0])
+
+
+def test_batched_frozen_heads_equal_one_by_one_runs(mnist_small):
+    """Copies with different label budgets and seeds, trained as one batch, end where each run
+    alone ends (same weights to float tolerance, same test accuracy)."""
+    from helpers.training import latent_codes
+    from helpers.transfer import frozen_arm_batched
+
+    train, test = mnist_small
+    torch.manual_seed(0)
+    pretrained = Encoder(6, fc_layers=1, fc_width=32)
+    unlabelled = train.images[:128]
+    stats = code_statistics(pretrained, unlabelled)
+    test_codes = latent_codes(pretrained, test.images)
+    settings = HeadSettings(hidden=(16, 8), epochs=12, batch_size=16)
+    jobs = []
+    for budget, seed in [(10, 0), (40, 1), (25, 2), (40, 3)]:  # 1, 3 and 2 batches per epoch
+        idx = balanced_subset(train.labels, budget, seed=seed)
+        jobs.append((train.images[idx], train.labels[idx], seed))
+    batched = frozen_arm_batched(pretrained, jobs, settings, unlabelled, test_codes, test.labels, stats,
+                                 progress=False)
+    for (images, labels, seed), (model, acc) in zip(jobs, batched):
+        alone, acc_alone, _ = run_arm("frozen", pretrained, images, labels, test.images, test.labels, settings,
+                                      unlabelled, seed=seed, test_codes=test_codes, pretrained_stats=stats)
+        for p, q in zip(model.head.parameters(), alone.head.parameters()):
+            torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
+        assert abs(acc - acc_alone) <= 2 / len(test.labels)
+        start = build_classifier("frozen", pretrained, settings, seed, unlabelled, stats)
+        assert not torch.equal(start.head[0].weight, model.head[0].weight)  # it did train
+
+
+def test_batched_heads_refuse_what_they_cannot_match():
+    from helpers.models import mlp
+    from helpers.transfer import _StackedHeads
+
+    with pytest.raises(ValueError, match="dropout"):
+        _StackedHeads([mlp([4, 8, 10], dropout=0.3)])
+    with pytest.raises(ValueError, match="same layer sizes"):
+        _StackedHeads([mlp([4, 8, 10]), mlp([4, 6, 10])])
+
+
+def test_protocol_arms_and_head_then_finetune_start(mnist_small):
+    """run_protocol: every (budget, subset, arm) once; head-then-finetune continues from the frozen
+    arm's trained head (so its accuracy differs from the frozen one but starts from it)."""
+    from types import SimpleNamespace
+
+    from helpers.transfer import run_protocol
+
+    train, test = mnist_small
+    torch.manual_seed(0)
+    pretrained = Encoder(6, fc_layers=1, fc_width=32)
+    data = SimpleNamespace(train=train, test=test)
+    settings = HeadSettings(hidden=(16,), epochs=3)
+    runs = run_protocol(pretrained, data, [10, 20], range(2), ("frozen", "head-then-finetune"), settings,
+                        n_unlabelled=128, progress=False)
+    assert len(runs) == 8 and set(runs.arm) == {"frozen", "head-then-finetune"}
+    idx = balanced_subset(train.labels, 20, seed=1)
+    _, acc, _ = run_arm("frozen", pretrained, train.images[idx], train.labels[idx], test.images, test.labels,
+                        settings, train.images[:128], seed=1)
+    got = runs.query("labels == 20 and subset == 1 and arm == 'frozen'").test_acc.item()
+    assert abs(got - acc) <= 2 / len(test.labels)
+    with pytest.raises(ValueError, match="arms must be among"):
+        run_protocol(pretrained, data, [10], range(1), ("frozen", "probe"), settings, progress=False)
