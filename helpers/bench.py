@@ -1,4 +1,4 @@
-"""Speed benchmark: ``python -m helpers.bench`` (``make bench``) -> ``report/benchmark.json``.
+"""Speed benchmark: ``python -m helpers.bench`` (``make bench``) -> ``report/benchmark.json`` (+ ``.md``).
 
 Measured in one run on one machine:
 1. one AE training epoch with the project's tensor-resident, index-batched data against the common
@@ -277,8 +277,6 @@ def main(argv=None) -> int:
     result = run(max_batches=args.batches, workers=args.workers)
     out = committed_dirs("full")["report"] / "benchmark.json"
     atomic_write(out, lambda f: f.write(json.dumps(result, indent=2) + "\n"), "w")
-    from .build import update_readme_section
-
     rows = [("machine", f"{result['machine']}, {result['threads']} threads, torch {result['torch']}"),
             ("AE epoch, tensor-resident batching", f"{result['tensor_epoch_seconds']} s"),
             ("AE epoch, DataLoader + Pad/ToTensor", f"{result['dataloader_epoch_seconds']} s"),
@@ -308,12 +306,12 @@ def main(argv=None) -> int:
         per = ", ".join(f"{k.split('_')[0]} {v:,.0f} s" for k, v in g["notebook_seconds"].items())
         rows.append((f"full profile on a GPU ({g['device']}, torch {g['torch']}, commit {g['commit']})",
                      f"{g['total_seconds']:,.0f} s for the notebooks ({per}), PDF export not included"))
-    update_readme_section("| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n",
-                          "bench")
+    table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
+    atomic_write(out.with_suffix(".md"), lambda f: f.write(f"# make bench, last run\n\n{table}"), "w")
     width = max(map(len, result))
     for k, v in result.items():
         print(f"{k:<{width}}  {v}")
-    print(f"written to {out}")
+    print(f"written to {out} and {out.with_suffix('.md')}")
     return 0
 
 

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import nbformat
 
-from .checkpoints import atomic_write
 from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs
 from .profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
 from .report import answers_markdown, format_metric, record_metrics
@@ -312,7 +311,7 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
 
 
 def summary_markdown(metrics: dict) -> str:
-    """A short results table from metrics.json (for README and report/summary.md)."""
+    """A short results table from metrics.json: report/summary.md, which the README links."""
     def get(path, fmt):
         return format_metric(metrics, path, fmt)
 
@@ -364,19 +363,6 @@ def summary_markdown(metrics: dict) -> str:
     table = "| question | measure | value |\n|---|---|---|\n" + "\n".join(
         f"| {q} | {m} | {v} |" for q, m, v in rows)
     return head + table + "\n"
-
-
-def update_readme_section(body: str, marker: str = "results") -> None:
-    """Replace the README text between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
-    readme = PROJECT_ROOT / "README.md"
-    if not readme.exists():
-        return
-    text = readme.read_text()
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        _, after = rest.split(end, 1)
-        readme.write_text(f"{before}{start}\n{body}{end}{after}")
 
 
 @contextlib.contextmanager
@@ -460,9 +446,6 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
         install(dirs, dest)
         shutil.rmtree(staging, ignore_errors=True)
     out = dest["report"] / out.name
-    metrics = json.loads((dest["report"] / "metrics.json").read_text())
-    if profile.name == "full":
-        update_readme_section(summary_markdown(metrics))
     log(f"report: {out} ({prov['total_seconds'] / 60:.1f} min of notebooks)")
     return out
 

@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 import torch
 
+from .training import keep_random_state
+
 FORMAT_VERSION = 2
 # the modules whose code decides what a cached model's weights are (callers may name fewer: an
 # autoencoder does not depend on the GAN loop)
@@ -164,19 +166,14 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
             warnings.warn(f"ignoring cached checkpoint, retraining: {err}", stacklevel=2)
             model = build()
     model.to(device or "cpu")
-    with _same_random_state_afterwards():  # training consumes no random numbers of the caller's
+    # training consumes none of the caller's random numbers: a build that trains a model leaves
+    # the random stream where a build that loads it does
+    with keep_random_state():
         extra = train(model)
     save_checkpoint(path, config, model.state_dict(), extra, code_files)
     if verbose:
         print(f"cache: trained and saved {path.name}", file=sys.stderr)
-    with _same_random_state_afterwards():
+    with keep_random_state():
         model = build()
     model.load_state_dict(load_checkpoint(path, config, code_files)["state_dict"])
     return model.to(device or "cpu").eval(), extra
-
-
-def _same_random_state_afterwards():
-    """Restore torch's global random state (CPU, and the current GPU's) when the block ends, so a
-    build that trains a model leaves the random stream where a build that loads it does."""
-    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-    return torch.random.fork_rng(devices=devices)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from .models import Encoder
-from .training import latent_codes
+from .training import latent_codes, seeded
 
 
 def pca_codes(fit_images: torch.Tensor, images: torch.Tensor, d: int) -> torch.Tensor:
@@ -18,9 +18,8 @@ def pca_codes(fit_images: torch.Tensor, images: torch.Tensor, d: int) -> torch.T
 
 def random_encoder_codes(template: Encoder, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Codes from an untrained encoder with the same architecture as ``template``."""
-    torch.manual_seed(seed)
-    width = template.fc[0].out_features if template.fc_layers else 256
-    encoder = Encoder(template.latent_dim, template.channels, template.fc_layers, width)
+    with seeded(seed):
+        encoder = Encoder(template.latent_dim, template.channels, template.fc_layers, template.fc_width)
     return latent_codes(encoder.to(images.device), images)
 
 

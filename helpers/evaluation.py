@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from .metrics import class_histogram_stats, frechet_distance, mean_pairwise_distance
@@ -84,14 +83,6 @@ class Evaluator:
 
     def _pred(self, x) -> Predictions:
         return x if isinstance(x, Predictions) else self.predict(x)
-
-
-def conditional_accuracy(predicted, requested) -> float:
-    """Share of samples whose predicted class equals the requested digit."""
-    predicted, requested = np.asarray(predicted), np.asarray(requested)
-    if predicted.shape != requested.shape or predicted.size == 0:
-        raise ValueError(f"shape mismatch or empty: {predicted.shape} vs {requested.shape}")
-    return float((predicted == requested).mean())
 
 
 def path_metrics(evaluator: Evaluator, frames: torch.Tensor, start_digit: int, end_digit: int,

@@ -16,7 +16,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models import LatentDiscriminator, LatentGenerator
-from .training import History, adam_optimizer, set_seed
+from .training import History, adam_optimizer, seeded
 
 OBJECTIVES = ("nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge")
 WASSERSTEIN = ("wgan-clip", "wgan-gp")
@@ -58,9 +58,9 @@ def train_code_classifier(codes: torch.Tensor, labels: torch.Tensor, epochs: int
     from .models import mlp
 
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
+    with seeded(seed):
+        net = mlp([codes.shape[1], *hidden, 10]).to(codes.device)
     mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
-    net = mlp([codes.shape[1], *hidden, 10]).to(codes.device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(epochs):
         for idx in torch.randperm(len(codes), generator=gen).to(codes.device).split(256):
@@ -104,22 +104,22 @@ def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan
     if aux_weight and labels is None:
         raise ValueError("aux_weight needs labels (a conditional GAN)")
     _check_options(objective, steps, label_smoothing, critic_steps, unrolled_steps)
-    gen = set_seed(seed)
-    aux = train_code_classifier(codes, labels, seed=seed) if aux_weight else None
-    d = codes.shape[1]
-    n_classes = 10 if labels is not None else None
-    G = LatentGenerator(noise_dim, d, hidden, n_classes).to(codes.device)
-    D = LatentDiscriminator(d, hidden, n_classes).to(codes.device)
-    mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
-    for net in (G, D):
-        net.code_mean.copy_(mean)
-        net.code_std.copy_(std)
-    history, snapshots = train_adversarial(
-        G, D, codes, noise_dim, objective, steps, batch_size, gen, labels=labels, lr=lr,
-        critic_steps=critic_steps, gp_weight=gp_weight, aux=aux, aux_weight=aux_weight,
-        label_smoothing=label_smoothing, clip=clip, unrolled_steps=unrolled_steps,
-        snapshot_every=snapshot_every, n_snapshot=n_snapshot, progress=progress)
-    return G.eval(), D.eval(), history, snapshots
+    with seeded(seed) as gen:  # seeding local to this call
+        aux = train_code_classifier(codes, labels, seed=seed) if aux_weight else None
+        d = codes.shape[1]
+        n_classes = 10 if labels is not None else None
+        G = LatentGenerator(noise_dim, d, hidden, n_classes).to(codes.device)
+        D = LatentDiscriminator(d, hidden, n_classes).to(codes.device)
+        mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
+        for net in (G, D):
+            net.code_mean.copy_(mean)
+            net.code_std.copy_(std)
+        history, snapshots = train_adversarial(
+            G, D, codes, noise_dim, objective, steps, batch_size, gen, labels=labels, lr=lr,
+            critic_steps=critic_steps, gp_weight=gp_weight, aux=aux, aux_weight=aux_weight,
+            label_smoothing=label_smoothing, clip=clip, unrolled_steps=unrolled_steps,
+            snapshot_every=snapshot_every, n_snapshot=n_snapshot, progress=progress)
+        return G.eval(), D.eval(), history, snapshots
 
 
 def train_pixel_gan(images: torch.Tensor, noise_dim: int = 64, objective: str = "nsgan",
@@ -136,13 +136,13 @@ def train_pixel_gan(images: torch.Tensor, noise_dim: int = 64, objective: str = 
     if max_seconds is not None and max_seconds <= 0:
         raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
     _check_options(objective, steps, 0.0, None, 0)
-    gen = set_seed(seed)
-    G = DCGANGenerator(noise_dim, width).to(images.device)
-    D = DCGANDiscriminator(width, batch_norm=objective != "wgan-gp").to(images.device)
-    history, snapshots = train_adversarial(G, D, images, noise_dim, objective, steps, batch_size, gen,
-                                           lr=lr, max_seconds=max_seconds, snapshot_every=snapshot_every,
-                                           progress=progress)
-    return G.eval(), D.eval(), history, snapshots
+    with seeded(seed) as gen:  # seeding local to this call
+        G = DCGANGenerator(noise_dim, width).to(images.device)
+        D = DCGANDiscriminator(width, batch_norm=objective != "wgan-gp").to(images.device)
+        history, snapshots = train_adversarial(G, D, images, noise_dim, objective, steps, batch_size, gen,
+                                               lr=lr, max_seconds=max_seconds, snapshot_every=snapshot_every,
+                                               progress=progress)
+        return G.eval(), D.eval(), history, snapshots
 
 
 def _check_options(objective, steps, label_smoothing, critic_steps, unrolled_steps):

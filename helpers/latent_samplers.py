@@ -13,12 +13,11 @@ class GaussianSampler:
         z = codes.detach().cpu().double()
         self.mean = z.mean(0)
         self.cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1])
-        self.dist = torch.distributions.MultivariateNormal(
-            self.mean, self.cov + 1e-6 * torch.eye(len(self.mean), dtype=torch.float64))
+        self.scale = torch.linalg.cholesky(self.cov + 1e-6 * torch.eye(len(self.mean), dtype=torch.float64))
 
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
-        torch.manual_seed(seed)
-        return self.dist.sample((n,)).float()
+        noise = torch.randn(n, len(self.mean), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        return (self.mean + noise @ self.scale.T).float()
 
 
 class MixtureSampler:

@@ -8,6 +8,11 @@ import torch
 from torch import nn
 
 
+# the project's autoencoder architecture: its one home (the zoo and every notebook use these)
+CHANNELS = (16, 32, 64)
+FC_WIDTH = 512
+
+
 def mlp(sizes: Sequence[int], activation=nn.LeakyReLU, dropout: float = 0.0,
         final_activation: nn.Module | None = None) -> nn.Sequential:
     """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with activations (and dropout) between."""
@@ -35,14 +40,15 @@ class Encoder(nn.Module):
     channels would compute).
     """
 
-    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = (16, 32, 64),
-                 fc_layers: int = 1, fc_width: int = 256):
+    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = CHANNELS,
+                 fc_layers: int = 1, fc_width: int = FC_WIDTH):
         super().__init__()
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
         if fc_layers < 0:
             raise ValueError(f"fc_layers must be >= 0, got {fc_layers}")
         self.latent_dim, self.channels, self.fc_layers = latent_dim, tuple(channels), fc_layers
+        self.fc_width = fc_width if fc_layers else 0
         convs, c_in = [], 1
         for c_out in channels:
             convs += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
@@ -62,8 +68,8 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """``latent_dim`` code -> 32x32 image in [0, 1]; the mirror image of :class:`Encoder`."""
 
-    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = (16, 32, 64),
-                 fc_layers: int = 1, fc_width: int = 256):
+    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = CHANNELS,
+                 fc_layers: int = 1, fc_width: int = FC_WIDTH):
         super().__init__()
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
@@ -89,8 +95,8 @@ class Decoder(nn.Module):
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = (16, 32, 64),
-                 fc_layers: int = 1, fc_width: int = 256):
+    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = CHANNELS,
+                 fc_layers: int = 1, fc_width: int = FC_WIDTH):
         super().__init__()
         self.encoder = Encoder(latent_dim, channels, fc_layers, fc_width)
         self.decoder = Decoder(latent_dim, channels, fc_layers, fc_width)

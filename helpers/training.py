@@ -5,6 +5,7 @@ tqdm.auto progress bar, and returns a :class:`History` of per-epoch numbers.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
@@ -21,13 +22,27 @@ from .data import batch_indices
 from .metrics import normal_moment_penalty
 
 
-def set_seed(seed: int) -> torch.Generator:
-    """Seed python, numpy and torch; make CPU kernels deterministic; return a torch Generator."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return torch.Generator().manual_seed(seed)
+def keep_random_state():
+    """A block after which torch's global random state (CPU, and the current GPU's) is what it
+    was before: seeding inside it is local to the block."""
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    return torch.random.fork_rng(devices=devices)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run the block with python, numpy and torch seeded with ``seed``, the caller's random state
+    restored afterwards; yields a torch Generator seeded the same (batch order, noise)."""
+    py_state, np_state = random.getstate(), np.random.get_state()
+    with keep_random_state():
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        try:
+            yield torch.Generator().manual_seed(seed)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
 
 
 def default_device(verbose: bool = False) -> torch.device:
@@ -132,43 +147,43 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
     if lr <= 0:
         raise ValueError(f"lr must be > 0, got {lr}")
     device = device or train_images.device
-    gen = set_seed(seed)
-    model.to(device).to(memory_format=torch.channels_last)
-    opt = adam_optimizer(model.parameters(), lr, device, decoupled=True, weight_decay=weight_decay) \
-        if weight_decay > 0 else adam_optimizer(model.parameters(), lr, device)
-    steps = max(1, epochs * -(-len(train_images) // batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-    history, start = History(), time.perf_counter()
-    for epoch in _progress(range(epochs), "AE epochs", enabled=progress):
-        model.train()
-        total, count = 0.0, 0
-        batches = batch_indices(len(train_images), batch_size, gen, device=device)
-        for idx in _progress(batches, f"epoch {epoch + 1}", -(-len(train_images) // batch_size),
-                             enabled=progress):
-            target = _channels_last(train_images[idx])
-            x = target
-            if input_noise > 0:
-                x = (target + input_noise * torch.randn(target.shape, generator=gen).to(device))
-            codes = model.encoder(x)
-            logits = model.decoder.logits(codes)
-            if loss == "bce":
-                value = F.binary_cross_entropy_with_logits(logits, target)
-            else:
-                value = F.mse_loss(torch.sigmoid(logits), target)
-            if code_penalty > 0:
-                value = value + code_penalty * normal_moment_penalty(codes)
-            opt.zero_grad(set_to_none=True)
-            value.backward()
-            opt.step()
-            sched.step()
-            total += value.item() * len(idx)
-            count += len(idx)
-        test = reconstruction_loss(model, test_images)
-        history.log(epoch=epoch + 1, train_loss=total / count,
-                    **{f"test_{k}": v for k, v in test.items()})
-    history.seconds = time.perf_counter() - start
-    model.eval()
-    return history
+    with seeded(seed) as gen:  # seeding local to this call
+        model.to(device).to(memory_format=torch.channels_last)
+        opt = adam_optimizer(model.parameters(), lr, device, decoupled=True, weight_decay=weight_decay) \
+            if weight_decay > 0 else adam_optimizer(model.parameters(), lr, device)
+        steps = max(1, epochs * -(-len(train_images) // batch_size))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+        history, start = History(), time.perf_counter()
+        for epoch in _progress(range(epochs), "AE epochs", enabled=progress):
+            model.train()
+            total, count = 0.0, 0
+            batches = batch_indices(len(train_images), batch_size, gen, device=device)
+            for idx in _progress(batches, f"epoch {epoch + 1}", -(-len(train_images) // batch_size),
+                                 enabled=progress):
+                target = _channels_last(train_images[idx])
+                x = target
+                if input_noise > 0:
+                    x = (target + input_noise * torch.randn(target.shape, generator=gen).to(device))
+                codes = model.encoder(x)
+                logits = model.decoder.logits(codes)
+                if loss == "bce":
+                    value = F.binary_cross_entropy_with_logits(logits, target)
+                else:
+                    value = F.mse_loss(torch.sigmoid(logits), target)
+                if code_penalty > 0:
+                    value = value + code_penalty * normal_moment_penalty(codes)
+                opt.zero_grad(set_to_none=True)
+                value.backward()
+                opt.step()
+                sched.step()
+                total += value.item() * len(idx)
+                count += len(idx)
+            test = reconstruction_loss(model, test_images)
+            history.log(epoch=epoch + 1, train_loss=total / count,
+                        **{f"test_{k}": v for k, v in test.items()})
+        history.seconds = time.perf_counter() - start
+        model.eval()
+        return history
 
 
 @torch.no_grad()
@@ -210,40 +225,40 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need as many labels as images (>0), got {len(images)} and {len(labels)}")
-    gen = set_seed(seed)
-    model.to(images.device)
-    if images.ndim == 4:
-        model.to(memory_format=torch.channels_last)
-    groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
-    if schedule not in ("constant", "onecycle"):
-        raise ValueError(f"schedule must be 'constant' or 'onecycle', got {schedule!r}")
-    opt = adam_optimizer(groups, lr, images.device, decoupled=True, weight_decay=weight_decay)
-    sched = None
-    if schedule == "onecycle":
-        steps = max(1, epochs * -(-len(images) // batch_size))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g.get("lr", lr) for g in opt.param_groups],
-                                                    total_steps=steps, pct_start=0.15)
-    history, start = History(), time.perf_counter()
-    for epoch in _progress(range(epochs), "classifier epochs", enabled=progress):
-        model.train()
-        total, count = 0.0, 0
-        for idx in batch_indices(len(images), batch_size, gen, device=images.device):
-            loss = F.cross_entropy(model(_channels_last(images[idx])), labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-        if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
-            row = {"epoch": epoch + 1, "train_loss": total / count}
-            for name, (x, y) in eval_sets.items():
-                row.update(_loss_and_accuracy(model, x, y, prefix=name))
-            history.log(**row)
-    history.seconds = time.perf_counter() - start
-    model.eval()
-    return history
+    with seeded(seed) as gen:  # seeding local to this call
+        model.to(images.device)
+        if images.ndim == 4:
+            model.to(memory_format=torch.channels_last)
+        groups = param_groups or [{"params": [p for p in model.parameters() if p.requires_grad]}]
+        if schedule not in ("constant", "onecycle"):
+            raise ValueError(f"schedule must be 'constant' or 'onecycle', got {schedule!r}")
+        opt = adam_optimizer(groups, lr, images.device, decoupled=True, weight_decay=weight_decay)
+        sched = None
+        if schedule == "onecycle":
+            steps = max(1, epochs * -(-len(images) // batch_size))
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g.get("lr", lr) for g in opt.param_groups],
+                                                        total_steps=steps, pct_start=0.15)
+        history, start = History(), time.perf_counter()
+        for epoch in _progress(range(epochs), "classifier epochs", enabled=progress):
+            model.train()
+            total, count = 0.0, 0
+            for idx in batch_indices(len(images), batch_size, gen, device=images.device):
+                loss = F.cross_entropy(model(_channels_last(images[idx])), labels[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                total += loss.item() * len(idx)
+                count += len(idx)
+            if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
+                row = {"epoch": epoch + 1, "train_loss": total / count}
+                for name, (x, y) in eval_sets.items():
+                    row.update(_loss_and_accuracy(model, x, y, prefix=name))
+                history.log(**row)
+        history.seconds = time.perf_counter() - start
+        model.eval()
+        return history
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import Encoder, EncoderClassifier
-from .training import History, accuracy, latent_codes, train_classifier
+from .training import accuracy, latent_codes, seeded, train_classifier
 
 ARMS = ("frozen", "scratch", "finetune", "head-then-finetune")
 
@@ -78,14 +78,14 @@ def build_classifier(arm: str, pretrained: Encoder, settings: HeadSettings, seed
     for the frozen and fine-tune arms, which start from the pretrained encoder."""
     if arm not in ARMS or arm == "head-then-finetune":
         raise ValueError(f"arm must be one of {ARMS}, got {arm!r}")
-    torch.manual_seed(seed)
-    if arm == "scratch":
-        encoder = Encoder(pretrained.latent_dim, pretrained.channels, pretrained.fc_layers,
-                          pretrained.fc[0].out_features if pretrained.fc_layers else 256)
-    else:
-        encoder = copy.deepcopy(pretrained)
-    encoder.to(unlabelled.device)
-    model = EncoderClassifier(encoder, settings.hidden, dropout=settings.dropout).to(unlabelled.device)
+    with seeded(seed):
+        if arm == "scratch":
+            encoder = Encoder(pretrained.latent_dim, pretrained.channels, pretrained.fc_layers,
+                              pretrained.fc_width)
+        else:
+            encoder = copy.deepcopy(pretrained)
+        encoder.to(unlabelled.device)
+        model = EncoderClassifier(encoder, settings.hidden, dropout=settings.dropout).to(unlabelled.device)
     mean, std = (pretrained_stats if arm != "scratch" and pretrained_stats is not None
                  else code_statistics(encoder, unlabelled))
     model.code_mean.copy_(mean)
@@ -230,7 +230,7 @@ def train_frozen_heads(models: list[EncoderClassifier], codes: list[torch.Tensor
     for i, (m, c, y) in enumerate(zip(models, codes, labels)):
         inputs[i, :len(c)] = (c - m.code_mean) / m.code_std
         targets[i, :len(c)] = y
-    gens = [torch.Generator().manual_seed(s) for s in seeds]  # as train_classifier's set_seed(seed)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]  # as train_classifier's seeded(seed)
     batches = [-(-n // batch) for n in sizes]
     active = [sum(b > j for b in batches) for j in range(batches[0])]  # copies with a j-th batch
     per_epoch = torch.tensor(batches, dtype=torch.float64, device=device)

@@ -11,12 +11,10 @@ import torch
 
 from .checkpoints import cached_model
 from .data import Split, load_mnist
-from .models import AutoEncoder, DigitCNN
+from .models import CHANNELS as AE_CHANNELS, FC_WIDTH as AE_FC_WIDTH, AutoEncoder, DigitCNN
 from .profiles import Profile, output_dirs
-from .training import History, accuracy, default_device, train_autoencoder, train_classifier
+from .training import History, accuracy, default_device, seeded, train_autoencoder, train_classifier
 
-AE_CHANNELS = (16, 32, 64)
-AE_FC_WIDTH = 512
 # the code each kind of cached model depends on: editing it retrains that kind (and only that)
 CLASSIFIER_CODE = ("models.py", "training.py", "data.py")
 GAN_CODE = ("models.py", "training.py", "data.py", "gan.py")
@@ -76,8 +74,8 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
     device = data.train.images.device
 
     def build():
-        torch.manual_seed(seed)
-        return AutoEncoder(latent_dim, AE_CHANNELS, fc_layers, fc_width)
+        with seeded(seed):
+            return AutoEncoder(latent_dim, AE_CHANNELS, fc_layers, fc_width)
 
     def train(model):
         history = train_autoencoder(model, data.train.images, data.test.images,
@@ -109,8 +107,8 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
     device = data.train.images.device
 
     def build():
-        torch.manual_seed(seed)
-        return DigitCNN()
+        with seeded(seed):
+            return DigitCNN()
 
     def train(model):
         history = _train_evaluator(model, data.train.images, data.train.labels, profile.evaluator_epochs,
@@ -129,8 +127,8 @@ def classification_accuracy_score(profile: Profile, data: MNIST, images: torch.T
     architecture and training budget, trained on ``images`` (generated) with the ``labels`` they
     were generated for, then tested on the real test images. Compare with the evaluator's own
     test accuracy, the same classifier trained on real images."""
-    torch.manual_seed(seed)
-    model = DigitCNN().to(images.device)
+    with seeded(seed):
+        model = DigitCNN().to(images.device)
     _train_evaluator(model, images, labels, profile.evaluator_epochs, seed, progress)
     return accuracy(model, data.test.images, data.test.labels)
 
@@ -138,8 +136,7 @@ def classification_accuracy_score(profile: Profile, data: MNIST, images: torch.T
 def autoencoder_row(model: AutoEncoder, history: History) -> dict:
     """One table row: size, final test reconstruction scores and training time."""
     last = history.rows[-1] if history.rows else {}
-    width = model.encoder.fc[0].out_features if model.encoder.fc_layers else 0
-    return {"d": model.encoder.latent_dim, "fc_layers": model.encoder.fc_layers, "fc_width": width,
+    return {"d": model.encoder.latent_dim, "fc_layers": model.encoder.fc_layers, "fc_width": model.encoder.fc_width,
             "params": sum(p.numel() for p in model.parameters()),
             "test_mse": last.get("test_mse"), "test_psnr_db": last.get("test_psnr"),
             "test_bce": last.get("test_bce"), "train_s": history.seconds}

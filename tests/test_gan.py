@@ -1,8 +1,7 @@
-import numpy as np
 import pytest
 import torch
 
-from helpers.evaluation import Evaluator, conditional_accuracy, path_metrics
+from helpers.evaluation import Evaluator, path_metrics
 from helpers.gan import (DigitGenerator, discriminator_loss, generator_loss, interpolate, invert_generator,
                          sample_codes, train_latent_gan)
 from helpers.models import Decoder, DigitCNN
@@ -103,12 +102,6 @@ def test_digit_generator_shapes_seed_and_errors():
     for bad_n in (0, -3, 2.5):
         with pytest.raises(ValueError, match="n must"):
             gen(1, bad_n)
-
-
-def test_conditional_accuracy_on_a_stub_batch():
-    assert conditional_accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
-    with pytest.raises(ValueError):
-        conditional_accuracy([1, 2], [1])
 
 
 

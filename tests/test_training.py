@@ -99,3 +99,29 @@ def test_second_dataset_gets_its_own_cache_keys_and_mnist_keys_stay_put():
     mnist, fashion = autoencoder_config(smoke, 10, 2), autoencoder_config(smoke, 10, 2, dataset="fashion")
     assert "dataset" not in mnist and fashion["dataset"] == "fashion"
     assert config_key(mnist) != config_key(fashion)
+
+
+def test_seeding_is_local_to_each_call(mnist_small):
+    """Training, model building and sampling seed their own draws: the caller's global random
+    stream continues as if they had not run."""
+    from helpers.gan import train_latent_gan
+    from helpers.latent_samplers import GaussianSampler
+    from helpers.models import EncoderClassifier, Encoder
+    from helpers.transfer import HeadSettings, build_classifier
+
+    train, _ = mnist_small
+    torch.manual_seed(0)  # the arguments are made first: only the calls themselves are checked
+    classifier, encoder, codes = EncoderClassifier(Encoder(4, fc_layers=0)), Encoder(4, fc_layers=0), torch.randn(64, 3)
+    sampler = GaussianSampler(codes)
+    calls = [
+        lambda: train_classifier(classifier, train.images[:64], train.labels[:64], 1, seed=3, progress=False),
+        lambda: train_latent_gan(codes, 2, "nsgan", steps=2, batch_size=16, seed=3, progress=False),
+        lambda: sampler.sample(5, seed=3),
+        lambda: build_classifier("scratch", encoder, HeadSettings(), 3, train.images[:32]),
+    ]
+    for call in calls:
+        torch.manual_seed(11)
+        expected = torch.rand(3)
+        torch.manual_seed(11)
+        call()
+        assert torch.equal(torch.rand(3), expected)
