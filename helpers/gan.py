@@ -236,6 +236,7 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
 
     G.train()
     D.train()
+    g_params = [p for p in G.parameters() if p.requires_grad]
     bar = tqdm(range(1, steps + 1), desc=f"GAN ({objective})", disable=not progress, leave=False,
                mininterval=1.0)
     for step in bar:
@@ -265,10 +266,10 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
         loss_g = generator_loss(objective, fake_score)
         if aux is not None:
             loss_g = loss_g + aux_weight * F.cross_entropy(aux(fake), fake_y)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        # gradients for G only: D's weight gradients of this loss would be computed and thrown away
+        for p, grad in zip(g_params, torch.autograd.grad(loss_g, g_params)):
+            p.grad = grad
         opt_g.step()
-        D.zero_grad(set_to_none=True)  # the unrolled loss also reaches D's own parameters
         d_sum += loss_d.detach()
         g_sum += loss_g.detach()
         logged += 1
