@@ -23,6 +23,7 @@ class Profile:
     ae_epochs: int
     ae_batch_size: int = 128
     ae_lr: float = 4e-3
+    latent_dim: int = 10  # the main autoencoder's code size: Q1 keeps it, Q2-Q5 and the extras use it
     latent_dims: tuple[int, ...] = (2, 4, 8, 10, 16, 32, 64)
     fc_variants: tuple[int, ...] = (0, 1, 2)
     chosen_fc_layers: int = 2
@@ -120,7 +121,7 @@ def _validate(p: Profile) -> None:
         if value is not None and value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
 
-    for name in ("train_size", "test_size", "ae_epochs", "ae_batch_size", "evaluator_epochs",
+    for name in ("train_size", "test_size", "latent_dim", "ae_epochs", "ae_batch_size", "evaluator_epochs",
                  "label_subsets", "head_epochs", "full_data_epochs", "gan_steps", "cgan_steps",
                  "gan_batch_size", "gan_eval_samples", "interpolation_pairs", "extras_gan_steps",
                  "inversion_images", "inversion_steps", "embedding_points", "grid_epochs",
