@@ -138,8 +138,6 @@ def _validate(p: Profile) -> None:
 
     if p.gan_objective not in OBJECTIVES:
         raise ValueError(f"gan_objective must be one of {OBJECTIVES}, got {p.gan_objective!r}")
-    if p.noise_dim > p.latent_dim:
-        raise ValueError(f"noise_dim ({p.noise_dim}) must not exceed latent_dim ({p.latent_dim})")
     if p.ae_lr <= 0:
         raise ValueError(f"ae_lr must be > 0, got {p.ae_lr}")
     for d in p.latent_dims:
