@@ -20,7 +20,7 @@ DEBIAN_FASHION := /usr/share/datasets/fashion-mnist
 .PHONY: report test lab data env latex bench clean-smoke
 
 report: env data latex ## execute every notebook (papermill) and export report/ex3.pdf
-	EX3_PROFILE=$(PROFILE) EX3_EXTRAS=$(EXTRAS) $(PY) -m helpers.build --profile $(PROFILE)
+	EX3_PROFILE=$(PROFILE) EX3_EXTRAS=$(EXTRAS) $(PY) -m tools.build --profile $(PROFILE)
 
 test: env data ## unit tests + every notebook under nbmake in the smoke profile
 	EX3_PROFILE=smoke $(PY) -m pytest tests notebooks --nbmake --nbmake-kernel=ex3 --nbmake-timeout=600 -p no:cacheprovider
@@ -29,17 +29,17 @@ lab: env data ## JupyterLab in the project's environment, at the project root (E
 	EX3_PROFILE=$(PROFILE) $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: env data ## speed benchmark -> report/benchmark.json
-	$(PY) -m helpers.bench
+	$(PY) -m tools.bench
 
 env: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml helpers/export.py
+$(VENV)/.installed: requirements.txt pyproject.toml tools/export.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name ex3 --display-name "Python 3 (ex3)" > /dev/null
-	$(PY) -m helpers.export > /dev/null
+	$(PY) -m tools.export > /dev/null
 	touch $@
 
 data: ## copy the offline MNIST archives if they sit beside the checkout; Fashion-MNIST from Debian (never committed)

@@ -188,6 +188,41 @@ def _unrolled_discriminator_params(D, opt_d, objective, G, draw, k, real_target)
     return params
 
 
+def d_step(G, D, opt_d, batch, objective: str, real_target: float = 1.0, gp_weight: float = 10.0,
+           clip: float = 0.01) -> torch.Tensor:
+    """One update of the discriminator (critic) on ``batch`` = (real, real labels, noise, fake
+    labels): it learns to score real samples high and G's samples low. Returns the loss."""
+    real, real_y, noise, fake_y = batch
+    with torch.no_grad():
+        fake = G(noise, fake_y)
+    loss = discriminator_loss(objective, D(real, real_y), D(fake, fake_y), real_target)
+    if objective == "wgan-gp":
+        loss = loss + gp_weight * _gradient_penalty(D, real, fake, real_y)
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    if objective == "wgan-clip":
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-clip, clip)
+    return loss.detach()
+
+
+def g_step(G, D, opt_g, noise, labels, objective: str, aux=None, aux_weight: float = 0.0, critic=None) -> torch.Tensor:
+    """One update of the generator: its samples for ``noise`` (and ``labels``) should score high
+    with D (or with ``critic(fake, labels)``, e.g. an unrolled D); ``aux`` adds a classifier's
+    cross-entropy for the requested labels. Returns the loss."""
+    fake = G(noise, labels)
+    loss = generator_loss(objective, D(fake, labels) if critic is None else critic(fake, labels))
+    if aux is not None:
+        loss = loss + aux_weight * F.cross_entropy(aux(fake), labels)
+    params = [p for p in G.parameters() if p.requires_grad]
+    for p, grad in zip(params, torch.autograd.grad(loss, params)):  # G's gradients only, not D's
+        p.grad = grad
+    opt_g.step()
+    return loss.detach()
+
+
 def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise_dim: int,
                       objective: str, steps: int, batch_size: int, gen: torch.Generator,
                       labels: torch.Tensor | None = None, lr: float = 2e-4,
@@ -234,44 +269,25 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
         d, g = (torch.stack([d_sum, g_sum]) / logged).tolist()  # the one sync per window
         history.log(step=step, d_loss=d, g_loss=g)
 
+    def unrolled_critic(fake, y):  # D as it will be k updates ahead, as a function of G
+        from torch.func import functional_call
+
+        params = _unrolled_discriminator_params(D, opt_d, objective, G, draw, unrolled_steps, real_target)
+        return functional_call(D, params, (fake, y))
+
+    critic = unrolled_critic if unrolled_steps else None
+
     G.train()
     D.train()
-    g_params = [p for p in G.parameters() if p.requires_grad]
     bar = tqdm(range(1, steps + 1), desc=f"GAN ({objective})", disable=not progress, leave=False,
                mininterval=1.0)
     for step in bar:
         for _ in range(critic_steps):
-            real, real_y, noise, fake_y = draw()
-            with torch.no_grad():
-                fake = G(noise, fake_y)
-            loss_d = discriminator_loss(objective, D(real, real_y), D(fake, fake_y), real_target)
-            if objective == "wgan-gp":
-                loss_d = loss_d + gp_weight * _gradient_penalty(D, real, fake, real_y)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-            if objective == "wgan-clip":
-                with torch.no_grad():
-                    for p in D.parameters():
-                        p.clamp_(-clip, clip)
+            loss_d = d_step(G, D, opt_d, draw(), objective, real_target, gp_weight, clip)
         _, _, noise, fake_y = draw()
-        fake = G(noise, fake_y)
-        if unrolled_steps:
-            from torch.func import functional_call
-
-            params = _unrolled_discriminator_params(D, opt_d, objective, G, draw, unrolled_steps, real_target)
-            fake_score = functional_call(D, params, (fake, fake_y))
-        else:
-            fake_score = D(fake, fake_y)
-        loss_g = generator_loss(objective, fake_score)
-        if aux is not None:
-            loss_g = loss_g + aux_weight * F.cross_entropy(aux(fake), fake_y)
-        # gradients for G only: D's weight gradients of this loss would be computed and thrown away
-        for p, grad in zip(g_params, torch.autograd.grad(loss_g, g_params)):
-            p.grad = grad
-        opt_g.step()
-        d_sum += loss_d.detach()
-        g_sum += loss_g.detach()
+        loss_g = g_step(G, D, opt_g, noise, fake_y, objective, aux, aux_weight, critic)
+        d_sum += loss_d
+        g_sum += loss_g
         logged += 1
         if step % log_every == 0:
             log_window(step)

@@ -40,7 +40,7 @@ class Encoder(nn.Module):
     channels would compute).
     """
 
-    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = CHANNELS,
+    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS,
                  fc_layers: int = 1, fc_width: int = FC_WIDTH):
         super().__init__()
         if latent_dim < 1:
@@ -68,7 +68,7 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """``latent_dim`` code -> 32x32 image in [0, 1]; the mirror image of :class:`Encoder`."""
 
-    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = CHANNELS,
+    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS,
                  fc_layers: int = 1, fc_width: int = FC_WIDTH):
         super().__init__()
         if latent_dim < 1:
@@ -95,7 +95,7 @@ class Decoder(nn.Module):
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self, latent_dim: int = 10, channels: Sequence[int] = CHANNELS,
+    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS,
                  fc_layers: int = 1, fc_width: int = FC_WIDTH):
         super().__init__()
         self.encoder = Encoder(latent_dim, channels, fc_layers, fc_width)

@@ -23,6 +23,7 @@ class Profile:
     ae_epochs: int
     ae_batch_size: int = 128
     ae_lr: float = 4e-3
+    latent_dim: int = 10  # the main autoencoder's code size: Q1 keeps it, Q2-Q5 and the extras use it
     latent_dims: tuple[int, ...] = (2, 4, 8, 10, 16, 32, 64)
     fc_variants: tuple[int, ...] = (0, 1, 2)
     chosen_fc_layers: int = 2
@@ -36,7 +37,9 @@ class Profile:
     label_subsets: int = 5
     head_epochs: int = 300
     full_data_epochs: int = 4
-    # Q4/Q5 latent GANs
+    # Q4/Q5 latent GANs: Q4's recipe, which Q5, the extras and the appendix reuse
+    noise_dim: int = 8  # k, the generator's input size (at most latent_dim)
+    gan_objective: str = "nsgan"  # non-saturating; see helpers.gan.OBJECTIVES
     gan_steps: int = 12000
     gan_batch_size: int = 512
     gan_eval_samples: int = 10000
@@ -120,7 +123,7 @@ def _validate(p: Profile) -> None:
         if value is not None and value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
 
-    for name in ("train_size", "test_size", "ae_epochs", "ae_batch_size", "evaluator_epochs",
+    for name in ("train_size", "test_size", "latent_dim", "noise_dim", "ae_epochs", "ae_batch_size", "evaluator_epochs",
                  "label_subsets", "head_epochs", "full_data_epochs", "gan_steps", "cgan_steps",
                  "gan_batch_size", "gan_eval_samples", "interpolation_pairs", "extras_gan_steps",
                  "inversion_images", "inversion_steps", "embedding_points", "grid_epochs",
@@ -131,6 +134,10 @@ def _validate(p: Profile) -> None:
     if any(lr <= 0 for lr in p.grid_lrs) or any(wd < 0 for wd in p.grid_weight_decays):
         raise ValueError(f"grid learning rates must be > 0 and weight decays >= 0, got "
                          f"{p.grid_lrs}, {p.grid_weight_decays}")
+    from .gan import OBJECTIVES  # here, not at the top: gan imports what imports this module
+
+    if p.gan_objective not in OBJECTIVES:
+        raise ValueError(f"gan_objective must be one of {OBJECTIVES}, got {p.gan_objective!r}")
     if p.ae_lr <= 0:
         raise ValueError(f"ae_lr must be > 0, got {p.ae_lr}")
     for d in p.latent_dims:

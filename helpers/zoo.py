@@ -59,13 +59,16 @@ def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: 
     return _with_dataset(config, dataset)
 
 
-def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: int | None = None,
+def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int | None = None, fc_layers: int | None = None,
                     seed: int = 0, input_noise: float = 0.0, code_penalty: float = 0.0,
                     lr: float | None = None, weight_decay: float = 0.0, epochs: int | None = None,
                     fc_width: int = AE_FC_WIDTH, progress: bool = True) -> tuple[AutoEncoder, History]:
     """The trained autoencoder for this config (cached), with its training history.
     ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I); ``lr``,
-    ``weight_decay`` (AdamW) and ``epochs`` override the profile's training settings."""
+    ``weight_decay`` (AdamW) and ``epochs`` override the profile's training settings; ``latent_dim``
+    defaults to the profile's (the main autoencoder). The model's ``spec`` is its cache key: pass it
+    to :func:`get_latent_gan` to train a GAN on its codes."""
+    latent_dim = profile.latent_dim if latent_dim is None else latent_dim
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
@@ -87,6 +90,7 @@ def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int, fc_layers: i
 
     model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
                                 code_files=CLASSIFIER_CODE)
+    model.spec = config
     return model.to(device), History.from_dict(extra)
 
 

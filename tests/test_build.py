@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.build import BuildError, source_notebooks
+from tools.build import BuildError, source_notebooks
 from helpers.checkpoints import load_checkpoint
 from helpers.profiles import PROJECT_ROOT
 
@@ -19,7 +19,7 @@ SECTION_TITLES = ["Convolutional autoencoder (Q1)", "Decorrelation of the latent
 
 
 def _build(env, timeout):
-    return subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke"], cwd=PROJECT_ROOT,
+    return subprocess.Popen([sys.executable, "-m", "tools.build", "--profile", "smoke"], cwd=PROJECT_ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
 
@@ -120,7 +120,7 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path):
 def test_a_failing_notebook_is_named(tmp_path):
     import nbformat
 
-    from helpers.build import execute
+    from tools.build import execute
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "ex3", "display_name": "ex3", "language": "python"}
@@ -135,7 +135,7 @@ def test_a_failing_notebook_is_named(tmp_path):
 
 
 def test_extras_notebook_runs_only_when_asked_for(monkeypatch):
-    from helpers.build import EXTRAS_NOTEBOOKS, extras_enabled
+    from tools.build import EXTRAS_NOTEBOOKS, extras_enabled
 
     names = [p.name for p in source_notebooks()]
     assert not set(EXTRAS_NOTEBOOKS) & set(names) and names == sorted(names) and len(names) >= 6
@@ -147,14 +147,14 @@ def test_extras_notebook_runs_only_when_asked_for(monkeypatch):
 
 
 def test_greek_letters_reach_the_pdf_as_math():
-    from helpers.build import _postprocess_tex
+    from tools.build import _postprocess_tex
 
     tex = _postprocess_tex("\\begin{document} noise σ=0.2, λ ≥ 1", {"built": "2026-01-01", "profile": "smoke"})
     assert r"\ensuremath{\sigma}=0.2" in tex and r"\ensuremath{\lambda} \ensuremath{\geq} 1" in tex
 
 
 def test_bench_build_time_row_leaves_out_every_extras_notebook():
-    from helpers.bench import build_time_summary
+    from tools.bench import build_time_summary
 
     line = build_time_summary({"01_autoencoder.ipynb": 100.0, "06_theory.ipynb": 5.0,
                                "07_extras.ipynb": 1000.0, "08_fashion_mnist.ipynb": 200.0})

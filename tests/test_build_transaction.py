@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from helpers import build as build_module
-from helpers.build import BuildError, build, build_lock, main
+from tools.build import BuildError, build, build_lock, main
 from helpers.profiles import committed_dirs
 
 
@@ -114,7 +114,7 @@ def test_ctrl_c_during_a_real_build_is_one_line_130_and_installs_nothing(committ
 
     before = _tree_digest(committed["report"], committed["figures"])
     env = dict(os.environ, EX3_REPORT_ROOT=str(tmp_path), EX3_ARTIFACTS=str(tmp_path / "artifacts"))
-    proc = subprocess.Popen([sys.executable, "-m", "helpers.build", "--profile", "smoke"], cwd=PROJECT_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "tools.build", "--profile", "smoke"], cwd=PROJECT_ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))

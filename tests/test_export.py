@@ -4,7 +4,7 @@ import sys
 
 import nbformat
 
-from helpers.export import CONFIG, WIDGET_MIME, install_config
+from tools.export import CONFIG, WIDGET_MIME, install_config
 
 
 def _executed_notebook(path):
@@ -39,4 +39,4 @@ def test_the_environment_is_configured_for_plain_exports():
     from pathlib import Path
 
     installed = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_nbconvert_config.py"
-    assert installed.exists() and installed.read_text() == CONFIG, "run `make env` (python -m helpers.export)"
+    assert installed.exists() and installed.read_text() == CONFIG, "run `make env` (python -m tools.export)"

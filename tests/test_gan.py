@@ -226,3 +226,32 @@ def test_pixel_gan_makes_images_and_stops_at_its_time_budget():
         train_pixel_gan(torch.rand(4, 1, 28, 28), steps=1)
     with pytest.raises(ValueError, match="max_seconds"):
         train_pixel_gan(images, steps=1, max_seconds=0)
+
+
+@pytest.mark.parametrize("objective", ["nsgan", "lsgan", "hinge", "wgan-gp"])
+def test_one_d_step_and_one_g_step_move_their_losses_the_right_way(objective):
+    """On a fixed batch, a discriminator step lowers D's loss and a generator step lowers G's
+    (the sign of either update flipped would raise it)."""
+    from helpers.gan import d_step, g_step
+    from helpers.models import LatentDiscriminator, LatentGenerator
+
+    torch.manual_seed(0)
+    codes, _ = _codes(256, 4)
+    G, D = LatentGenerator(3, 4, (32,)), LatentDiscriminator(4, (32,))
+    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=0.05), torch.optim.SGD(D.parameters(), lr=0.05)
+    batch = (codes[:128], None, torch.randn(128, 3), None)
+
+    def d_loss():
+        with torch.no_grad():
+            return discriminator_loss(objective, D(batch[0]), D(G(batch[2])))
+
+    def g_loss():
+        with torch.no_grad():
+            return generator_loss(objective, D(G(batch[2])))
+
+    before = d_loss()
+    d_step(G, D, opt_d, batch, objective, gp_weight=0.0)  # the penalty term aside
+    assert d_loss() < before
+    before = g_loss()
+    g_step(G, D, opt_g, batch[2], None, objective)
+    assert g_loss() < before

@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from helpers.build import summary_markdown
+from tools.build import summary_markdown
 from helpers.profiles import get_profile, output_dirs
 from helpers.report import format_table, record_metrics
 
@@ -70,7 +70,7 @@ def test_format_table_and_summary():
 
 
 def test_latex_postprocessing_keeps_captions_with_figures_and_tables_whole():
-    from helpers.build import _postprocess_tex
+    from tools.build import _postprocess_tex
 
     tex = ("\\documentclass[11pt]{article}\n\\begin{document}\n\\maketitle\nconf. ≥0.9 and k ≤ d\n\n"
            "    \\begin{center}\n    \\adjustimage{max size={0.9\\linewidth}{0.9\\paperheight}}{output_3_0.png}\n"

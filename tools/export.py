@@ -2,7 +2,7 @@
 (stderr such as cache and device lines, progress-bar widgets), and the LaTeX template ``ex3``
 maps the glyphs the default PDF font lacks (≥, Greek letters) to math.
 
-The report build uses these pieces, and ``python -m helpers.export`` (run by ``make env``) writes
+The report build uses these pieces, and ``python -m tools.export`` (run by ``make env``) writes
 the environment's ``etc/jupyter/jupyter_nbconvert_config.py`` so that a plain
 ``jupyter nbconvert --to pdf report/executed/01_autoencoder.ipynb`` uses them as well.
 """
@@ -40,9 +40,9 @@ class CleanOutputs(Preprocessor):
         return nb, resources
 
 
-CONFIG = f'''# written by `python -m helpers.export` (make env): every nbconvert export in this environment
+CONFIG = f'''# written by `python -m tools.export` (make env): every nbconvert export in this environment
 # drops stderr and progress bars and uses the report's LaTeX template
-c.Exporter.preprocessors = ["helpers.export.CleanOutputs"]
+c.Exporter.preprocessors = ["tools.export.CleanOutputs"]
 c.TemplateExporter.extra_template_basedirs = [{str(TEMPLATES)!r}]
 c.LatexExporter.template_name = "{TEMPLATE}"
 '''

@@ -1,4 +1,4 @@
-"""Speed benchmark: ``python -m helpers.bench`` (``make bench``) -> ``report/benchmark.json`` (+ ``.md``).
+"""Speed benchmark: ``python -m tools.bench`` (``make bench``) -> ``report/benchmark.json`` (+ ``.md``).
 
 Measured in one run on one machine:
 1. one AE training epoch with the project's tensor-resident, index-batched data against the common
@@ -26,13 +26,15 @@ import time
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import atomic_write
-from .data import batch_indices, data_root, load_mnist
-from .gan import train_latent_gan
-from .models import AutoEncoder, DigitCNN
-from .profiles import committed_dirs, get_profile
-from .training import adam_optimizer
-from .zoo import AE_CHANNELS, AE_FC_WIDTH
+from helpers.checkpoints import atomic_write
+from helpers.data import batch_indices, data_root, load_mnist
+from helpers.gan import train_latent_gan
+from helpers.models import AutoEncoder, DigitCNN
+from helpers.profiles import committed_dirs, get_profile
+from helpers.training import adam_optimizer
+from helpers.zoo import AE_CHANNELS, AE_FC_WIDTH
+
+MAIN = get_profile("full")  # the report's main autoencoder and its settings
 
 
 def _ae_step(model, opt, x):
@@ -44,7 +46,8 @@ def _ae_step(model, opt, x):
 
 def _new_ae():
     torch.manual_seed(0)
-    model = AutoEncoder(10, AE_CHANNELS, 2, AE_FC_WIDTH).to(memory_format=torch.channels_last)
+    model = AutoEncoder(MAIN.latent_dim, AE_CHANNELS, MAIN.chosen_fc_layers, AE_FC_WIDTH).to(
+        memory_format=torch.channels_last)
     return model, adam_optimizer(model.parameters(), 4e-3, "cpu")  # as train_autoencoder
 
 
@@ -100,7 +103,7 @@ def data_only_seconds(images: torch.Tensor, batch_size: int, workers: int) -> tu
 
 
 def gan_codes_per_second(steps: int = 200) -> float:
-    codes = torch.randn(60000, 10)
+    codes = torch.randn(60000, MAIN.latent_dim)
     start = time.perf_counter()
     train_latent_gan(codes, 8, "wgan-gp", steps=steps, batch_size=256, progress=False)
     return steps * 5 * 256 / (time.perf_counter() - start)  # codes seen by the critic
@@ -131,8 +134,8 @@ def textbook_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: i
                                   noise_dim: int = 8) -> float:
     """A textbook non-saturating GAN loop on the project's networks: each step draws indices and
     noise on a CPU generator, copies them to the device, and reads both losses with ``.item()``."""
-    from .gan import discriminator_loss, generator_loss
-    from .models import LatentDiscriminator, LatentGenerator
+    from helpers.gan import discriminator_loss, generator_loss
+    from helpers.models import LatentDiscriminator, LatentGenerator
 
     torch.manual_seed(0)
     device = codes.device
@@ -162,8 +165,8 @@ def textbook_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: i
 
 def project_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: int = 256,
                                  noise_dim: int = 8) -> float:
-    from .gan import train_adversarial
-    from .models import LatentDiscriminator, LatentGenerator
+    from helpers.gan import train_adversarial
+    from helpers.models import LatentDiscriminator, LatentGenerator
 
     torch.manual_seed(0)
     G = LatentGenerator(noise_dim, codes.shape[1], (256, 256)).to(codes.device)
@@ -176,15 +179,15 @@ def project_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: in
 def q3_heads_batched_vs_sequential(train, test) -> dict:
     """Seconds for the full profile's frozen-arm head trainings (label budgets x subsets), one by
     one (:func:`~helpers.transfer.run_arm`) and batched (:func:`~helpers.transfer.frozen_arm_batched`),
-    on the codes of an untrained d=10 encoder (the cost does not depend on the weights); and the
+    on the codes of an untrained main encoder (the cost does not depend on the weights); and the
     largest test-accuracy difference between a copy and its run alone."""
-    from .models import Encoder
-    from .training import latent_codes
-    from .transfer import HeadSettings, balanced_subset, code_statistics, frozen_arm_batched, run_arm
+    from helpers.models import Encoder
+    from helpers.training import latent_codes
+    from helpers.transfer import HeadSettings, balanced_subset, code_statistics, frozen_arm_batched, run_arm
 
-    profile = get_profile("full")
+    profile = MAIN
     torch.manual_seed(0)
-    encoder = Encoder(10, AE_CHANNELS, 2, AE_FC_WIDTH)
+    encoder = Encoder(MAIN.latent_dim, AE_CHANNELS, MAIN.chosen_fc_layers, AE_FC_WIDTH)
     settings = HeadSettings(epochs=profile.head_epochs)
     unlabelled = train.images[:5000]
     stats, test_codes = code_statistics(encoder, unlabelled), latent_codes(encoder, test.images)
@@ -227,7 +230,7 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
     peak = matmul_gflops()
     test = load_mnist(False)
     heads = q3_heads_batched_vs_sequential(train, test)
-    codes = torch.randn(60000, 10)
+    codes = torch.randn(60000, MAIN.latent_dim)
     textbook = textbook_gan_steps_per_second(codes, 600)
     project = project_gan_steps_per_second(codes, 600)
     result = {

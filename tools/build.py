@@ -1,4 +1,4 @@
-"""Build the report: ``python -m helpers.build --profile full`` (what ``make report`` runs).
+"""Build the report: ``python -m tools.build --profile full`` (what ``make report`` runs).
 
 1. papermill executes ``notebooks/NN_*.ipynb`` in order into a staging folder
    (``runs/.build-<profile>/``), timing each; a failure stops the build, naming the notebook and
@@ -30,9 +30,10 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
+from helpers.report import answers_markdown, format_metric, record_metrics
+
 from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs
-from .profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
-from .report import answers_markdown, format_metric, record_metrics
 
 TITLE = "Exercise 3: autoencoding and generative models for MNIST"
 KERNEL = "ex3"
@@ -174,7 +175,7 @@ def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
                cache: dict | None = None, extras: bool = False) -> dict:
     import torch
 
-    from .training import default_device
+    from helpers.training import default_device
 
     device = default_device()
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
@@ -304,7 +305,7 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
     missing = sorted(set(re.findall(r"Missing character: There is no (\S+)",
                                     (build_dir / "ex3.log").read_text(errors="replace"))))
     if missing:
-        log(f"WARNING: the PDF font lacks {' '.join(missing)}; add them to TEX_GLYPHS in helpers/export.py")
+        log(f"WARNING: the PDF font lacks {' '.join(missing)}; add them to TEX_GLYPHS in tools/export.py")
     out = report_dir / "ex3.pdf"
     shutil.copyfile(build_dir / "ex3.pdf", out)
     return out
