@@ -7,7 +7,7 @@ import threading
 import nbformat
 import pytest
 
-from helpers import build as build_module
+from tools import build as build_module
 from tools.build import BuildError, build, build_lock, main
 from helpers.profiles import committed_dirs
 

@@ -238,7 +238,7 @@ def test_one_d_step_and_one_g_step_move_their_losses_the_right_way(objective):
     torch.manual_seed(0)
     codes, _ = _codes(256, 4)
     G, D = LatentGenerator(3, 4, (32,)), LatentDiscriminator(4, (32,))
-    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=0.05), torch.optim.SGD(D.parameters(), lr=0.05)
+    opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=1e-3), torch.optim.SGD(D.parameters(), lr=1e-3)
     batch = (codes[:128], None, torch.randn(128, 3), None)
 
     def d_loss():
