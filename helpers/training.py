@@ -111,17 +111,20 @@ def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int 
     scored against the clean images (denoising)."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    se, bce, psnr, n = 0.0, 0.0, 0.0, 0
+    # sums stay on the device (float64, as Python floats would be) and are read once at the end
+    se, bce, psnr = (torch.zeros((), dtype=torch.float64, device=images.device) for _ in range(3))
+    n = 0
     for idx in batch_indices(len(images), batch_size, shuffle=False, device=images.device):
         x = _channels_last(images[idx])
         seen = x + input_noise * torch.randn(x.shape, generator=gen).to(x.device) if input_noise > 0 else x
         logits = model.decoder.logits(model.encoder(seen))
         recon = torch.sigmoid(logits)
         per_image_mse = (recon - x).pow(2).flatten(1).mean(1)
-        se += per_image_mse.sum().item()
-        bce += F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1).sum().item()
-        psnr += (-10 * torch.log10(per_image_mse.clamp_min(1e-10))).sum().item()
+        se += per_image_mse.sum().double()
+        bce += F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1).sum().double()
+        psnr += (-10 * torch.log10(per_image_mse.clamp_min(1e-10))).sum().double()
         n += len(idx)
+    se, bce, psnr = torch.stack([se, bce, psnr]).tolist()
     return {"mse": se / n, "bce": bce / n, "psnr": psnr / n}
 
 
@@ -156,7 +159,7 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
         history, start = History(), time.perf_counter()
         for epoch in _progress(range(epochs), "AE epochs", enabled=progress):
             model.train()
-            total, count = 0.0, 0
+            total, count = torch.zeros((), dtype=torch.float64, device=device), 0
             batches = batch_indices(len(train_images), batch_size, gen, device=device)
             for idx in _progress(batches, f"epoch {epoch + 1}", -(-len(train_images) // batch_size),
                                  enabled=progress):
@@ -176,10 +179,10 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
                 value.backward()
                 opt.step()
                 sched.step()
-                total += value.item() * len(idx)
+                total += value.detach().double() * len(idx)  # summed on the device: no sync per step
                 count += len(idx)
             test = reconstruction_loss(model, test_images)
-            history.log(epoch=epoch + 1, train_loss=total / count,
+            history.log(epoch=epoch + 1, train_loss=total.item() / count,
                         **{f"test_{k}": v for k, v in test.items()})
         history.seconds = time.perf_counter() - start
         model.eval()
@@ -204,11 +207,10 @@ def decode(decoder: nn.Module, codes: torch.Tensor, batch_size: int = 2000) -> t
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
              batch_size: int = 2000) -> float:
     model.eval()
-    correct = 0
+    correct = torch.zeros((), dtype=torch.long, device=images.device)
     for i in range(0, len(images), batch_size):
-        correct += (model(_channels_last(images[i:i + batch_size])).argmax(1)
-                    == labels[i:i + batch_size]).sum().item()
-    return correct / len(images)
+        correct += (model(_channels_last(images[i:i + batch_size])).argmax(1) == labels[i:i + batch_size]).sum()
+    return correct.item() / len(images)
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int,
@@ -241,7 +243,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         history, start = History(), time.perf_counter()
         for epoch in _progress(range(epochs), "classifier epochs", enabled=progress):
             model.train()
-            total, count = 0.0, 0
+            total, count = torch.zeros((), dtype=torch.float64, device=images.device), 0
             for idx in batch_indices(len(images), batch_size, gen, device=images.device):
                 loss = F.cross_entropy(model(_channels_last(images[idx])), labels[idx])
                 opt.zero_grad(set_to_none=True)
@@ -249,10 +251,10 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
                 opt.step()
                 if sched is not None:
                     sched.step()
-                total += loss.item() * len(idx)
+                total += loss.detach().double() * len(idx)  # summed on the device: no sync per step
                 count += len(idx)
             if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
-                row = {"epoch": epoch + 1, "train_loss": total / count}
+                row = {"epoch": epoch + 1, "train_loss": total.item() / count}
                 for name, (x, y) in eval_sets.items():
                     row.update(_loss_and_accuracy(model, x, y, prefix=name))
                 history.log(**row)
@@ -264,11 +266,12 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 @torch.no_grad()
 def _loss_and_accuracy(model, images, labels, prefix: str, batch_size: int = 2000) -> dict:
     model.eval()
-    loss, correct = 0.0, 0
+    loss = torch.zeros((), dtype=torch.float64, device=images.device)
+    correct = torch.zeros((), dtype=torch.long, device=images.device)
     for i in range(0, len(images), batch_size):
         logits = model(_channels_last(images[i:i + batch_size]))
         y = labels[i:i + batch_size]
-        loss += F.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
+        loss += F.cross_entropy(logits, y, reduction="sum").double()
+        correct += (logits.argmax(1) == y).sum()
     model.train()
-    return {f"{prefix}_loss": loss / len(images), f"{prefix}_acc": correct / len(images)}
+    return {f"{prefix}_loss": loss.item() / len(images), f"{prefix}_acc": correct.item() / len(images)}
