@@ -22,6 +22,12 @@ from .data import batch_indices
 from .metrics import normal_moment_penalty
 
 
+def sum_dtype(device) -> torch.dtype:
+    """The dtype of running sums kept on ``device``: float64 (as Python floats), or float32 where
+    the device has no float64 (Apple's MPS)."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
+
+
 def keep_random_state():
     """A block after which torch's global random state (CPU, and the current GPU's) is what it
     was before: seeding inside it is local to the block."""
@@ -111,8 +117,8 @@ def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int 
     scored against the clean images (denoising)."""
     model.eval()
     gen = torch.Generator().manual_seed(seed)
-    # sums stay on the device (float64, as Python floats would be) and are read once at the end
-    se, bce, psnr = (torch.zeros((), dtype=torch.float64, device=images.device) for _ in range(3))
+    # sums stay on the device and are read once at the end
+    se, bce, psnr = (torch.zeros((), dtype=sum_dtype(images.device), device=images.device) for _ in range(3))
     n = 0
     for idx in batch_indices(len(images), batch_size, shuffle=False, device=images.device):
         x = _channels_last(images[idx])
@@ -120,9 +126,9 @@ def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int 
         logits = model.decoder.logits(model.encoder(seen))
         recon = torch.sigmoid(logits)
         per_image_mse = (recon - x).pow(2).flatten(1).mean(1)
-        se += per_image_mse.sum().double()
-        bce += F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1).sum().double()
-        psnr += (-10 * torch.log10(per_image_mse.clamp_min(1e-10))).sum().double()
+        se += per_image_mse.sum().to(se.dtype)
+        bce += F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1).sum().to(se.dtype)
+        psnr += (-10 * torch.log10(per_image_mse.clamp_min(1e-10))).sum().to(se.dtype)
         n += len(idx)
     se, bce, psnr = torch.stack([se, bce, psnr]).tolist()
     return {"mse": se / n, "bce": bce / n, "psnr": psnr / n}
@@ -159,7 +165,7 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
         history, start = History(), time.perf_counter()
         for epoch in _progress(range(epochs), "AE epochs", enabled=progress):
             model.train()
-            total, count = torch.zeros((), dtype=torch.float64, device=device), 0
+            total, count = torch.zeros((), dtype=sum_dtype(device), device=device), 0
             batches = batch_indices(len(train_images), batch_size, gen, device=device)
             for idx in _progress(batches, f"epoch {epoch + 1}", -(-len(train_images) // batch_size),
                                  enabled=progress):
@@ -179,7 +185,7 @@ def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images:
                 value.backward()
                 opt.step()
                 sched.step()
-                total += value.detach().double() * len(idx)  # summed on the device: no sync per step
+                total += value.detach().to(total.dtype) * len(idx)  # summed on the device: no sync per step
                 count += len(idx)
             test = reconstruction_loss(model, test_images)
             history.log(epoch=epoch + 1, train_loss=total.item() / count,
@@ -243,7 +249,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         history, start = History(), time.perf_counter()
         for epoch in _progress(range(epochs), "classifier epochs", enabled=progress):
             model.train()
-            total, count = torch.zeros((), dtype=torch.float64, device=images.device), 0
+            total, count = torch.zeros((), dtype=sum_dtype(images.device), device=images.device), 0
             for idx in batch_indices(len(images), batch_size, gen, device=images.device):
                 loss = F.cross_entropy(model(_channels_last(images[idx])), labels[idx])
                 opt.zero_grad(set_to_none=True)
@@ -251,7 +257,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
                 opt.step()
                 if sched is not None:
                     sched.step()
-                total += loss.detach().double() * len(idx)  # summed on the device: no sync per step
+                total += loss.detach().to(total.dtype) * len(idx)  # summed on the device: no sync per step
                 count += len(idx)
             if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
                 row = {"epoch": epoch + 1, "train_loss": total.item() / count}
@@ -266,12 +272,12 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 @torch.no_grad()
 def _loss_and_accuracy(model, images, labels, prefix: str, batch_size: int = 2000) -> dict:
     model.eval()
-    loss = torch.zeros((), dtype=torch.float64, device=images.device)
+    loss = torch.zeros((), dtype=sum_dtype(images.device), device=images.device)
     correct = torch.zeros((), dtype=torch.long, device=images.device)
     for i in range(0, len(images), batch_size):
         logits = model(_channels_last(images[i:i + batch_size]))
         y = labels[i:i + batch_size]
-        loss += F.cross_entropy(logits, y, reduction="sum").double()
+        loss += F.cross_entropy(logits, y, reduction="sum").to(loss.dtype)
         correct += (logits.argmax(1) == y).sum()
     model.train()
     return {f"{prefix}_loss": loss.item() / len(images), f"{prefix}_acc": correct.item() / len(images)}

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import Encoder, EncoderClassifier
-from .training import accuracy, latent_codes, seeded, train_classifier
+from .training import accuracy, latent_codes, seeded, sum_dtype, train_classifier
 
 ARMS = ("frozen", "scratch", "finetune", "head-then-finetune")
 
@@ -138,6 +138,10 @@ class _StackedHeads:
         for h in heads:
             if any(isinstance(m, nn.Dropout) for m in h):
                 raise ValueError("batched heads need dropout 0 (dropout draws would differ from one-by-one runs)")
+            layers = list(h)
+            if not (len(layers) % 2 and all(isinstance(m, nn.Linear) for m in layers[0::2])
+                    and all(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in layers[1::2])):
+                raise ValueError("batched heads must be Linear layers with LeakyReLU(0.2) between them")
             if [tuple(m.weight.shape) for m in h if isinstance(m, nn.Linear)] != shapes:
                 raise ValueError("batched heads must all have the same layer sizes")
         self.shapes = shapes
@@ -176,7 +180,7 @@ class _StackedHeads:
         for i in reversed(range(len(layers))):
             a, h = keep[i]
             if i < len(layers) - 1:  # through the LeakyReLU after layer i
-                d_out = F.leaky_relu(h.sign(), 0.2).abs_().mul_(d_out)  # 1 where h > 0, else 0.2
+                d_out = (h > 0).to(h.dtype).mul_(0.8).add_(0.2).mul_(d_out)  # 1 where h > 0, else 0.2
             grads[i][0].copy_(torch.bmm(d_out.transpose(1, 2), a))
             grads[i][1].copy_(d_out.sum(1))
             if i:
@@ -233,7 +237,7 @@ def train_frozen_heads(models: list[EncoderClassifier], codes: list[torch.Tensor
     gens = [torch.Generator().manual_seed(s) for s in seeds]  # as train_classifier's seeded(seed)
     batches = [-(-n // batch) for n in sizes]
     active = [sum(b > j for b in batches) for j in range(batches[0])]  # copies with a j-th batch
-    per_epoch = torch.tensor(batches, dtype=torch.float64, device=device)
+    per_epoch = torch.tensor(batches, dtype=sum_dtype(device), device=device)
     theta, avg, avg_sq = heads.theta, torch.zeros_like(heads.theta), torch.zeros_like(heads.theta)
     lr = settings.lr
     rows = torch.arange(k, device=device).unsqueeze(1)

@@ -253,5 +253,7 @@ def test_one_d_step_and_one_g_step_move_their_losses_the_right_way(objective):
     d_step(G, D, opt_d, batch, objective, gp_weight=0.0)  # the penalty term aside
     assert d_loss() < before
     before = g_loss()
+    D.zero_grad(set_to_none=True)
     g_step(G, D, opt_g, batch[2], None, objective)
     assert g_loss() < before
+    assert all(p.grad is None for p in D.parameters())  # the generator's step leaves D's gradients alone

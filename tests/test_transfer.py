@@ -93,6 +93,8 @@ def test_batched_heads_refuse_what_they_cannot_match():
         _StackedHeads([mlp([4, 8, 10], dropout=0.3)])
     with pytest.raises(ValueError, match="same layer sizes"):
         _StackedHeads([mlp([4, 8, 10]), mlp([4, 6, 10])])
+    with pytest.raises(ValueError, match="LeakyReLU"):
+        _StackedHeads([mlp([4, 8, 10], activation=torch.nn.ReLU)])
 
 
 def test_protocol_arms_and_head_then_finetune_start(mnist_small):
@@ -106,7 +108,7 @@ def test_protocol_arms_and_head_then_finetune_start(mnist_small):
     torch.manual_seed(0)
     pretrained = Encoder(6, fc_layers=1, fc_width=32)
     data = SimpleNamespace(train=train, test=test)
-    settings = HeadSettings(hidden=(16,), epochs=3)
+    settings = HeadSettings(hidden=(16,), epochs=40)
     runs = run_protocol(pretrained, data, [10, 20], range(2), ("frozen", "head-then-finetune"), settings,
                         n_unlabelled=128, progress=False)
     assert len(runs) == 8 and set(runs.arm) == {"frozen", "head-then-finetune"}
@@ -115,5 +117,14 @@ def test_protocol_arms_and_head_then_finetune_start(mnist_small):
                         settings, train.images[:128], seed=1)
     got = runs.query("labels == 20 and subset == 1 and arm == 'frozen'").test_acc.item()
     assert abs(got - acc) <= 2 / len(test.labels)
+    # head-then-finetune = the frozen run, then everything trained from there (one by one, same seed)
+    from helpers.transfer import _finetune_after_head
+
+    frozen_alone, _, _ = run_arm("frozen", pretrained, train.images[idx], train.labels[idx], test.images,
+                                 test.labels, settings, train.images[:128], seed=1)
+    _, alone, _ = _finetune_after_head(frozen_alone, train.images[idx], train.labels[idx], test.images, test.labels,
+                                       settings, seed=1)
+    got = runs.query("labels == 20 and subset == 1 and arm == 'head-then-finetune'").test_acc.item()
+    assert abs(got - alone) <= 2 / len(test.labels)
     with pytest.raises(ValueError, match="arms must be among"):
         run_protocol(pretrained, data, [10], range(1), ("frozen", "probe"), settings, progress=False)

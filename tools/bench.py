@@ -105,7 +105,7 @@ def data_only_seconds(images: torch.Tensor, batch_size: int, workers: int) -> tu
 def gan_codes_per_second(steps: int = 200) -> float:
     codes = torch.randn(60000, MAIN.latent_dim)
     start = time.perf_counter()
-    train_latent_gan(codes, 8, "wgan-gp", steps=steps, batch_size=256, progress=False)
+    train_latent_gan(codes, MAIN.noise_dim, "wgan-gp", steps=steps, batch_size=256, progress=False)
     return steps * 5 * 256 / (time.perf_counter() - start)  # codes seen by the critic
 
 
@@ -131,7 +131,7 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
 
 
 def textbook_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: int = 256,
-                                  noise_dim: int = 8) -> float:
+                                  noise_dim: int = MAIN.noise_dim) -> float:
     """A textbook non-saturating GAN loop on the project's networks: each step draws indices and
     noise on a CPU generator, copies them to the device, and reads both losses with ``.item()``."""
     from helpers.gan import discriminator_loss, generator_loss
@@ -164,7 +164,7 @@ def textbook_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: i
 
 
 def project_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: int = 256,
-                                 noise_dim: int = 8) -> float:
+                                 noise_dim: int = MAIN.noise_dim) -> float:
     from helpers.gan import train_adversarial
     from helpers.models import LatentDiscriminator, LatentGenerator
 
