@@ -149,12 +149,13 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
     """The model for ``config``: loaded from ``directory`` if a valid checkpoint exists, else
     built, trained (``train(model)`` returns a JSON-able dict kept beside the weights, e.g. the
     history) and saved. Returns ``(model, extra)``. A freshly trained model is handed back as
-    reloaded from its file, and training leaves torch's global random state as it found it, so a
-    resumed run computes with exactly the tensors (values and memory layout) and random numbers
-    that a from-scratch run used."""
+    reloaded from its file, and building and training leave torch's global random state as they
+    found it, so a resumed run computes with exactly the tensors (values and memory layout) and
+    random numbers that a from-scratch run used, and the caller's random stream is untouched."""
     path = Path(directory) / f"{config_key(config)}.pt"
     remove_stale_temporaries(path)
-    model = build()
+    with keep_random_state():  # building draws initial weights: not from the caller's random stream
+        model = build()
     if path.exists():
         try:
             payload = load_checkpoint(path, config, code_files)
@@ -164,7 +165,8 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
             return model.to(device or "cpu").eval(), payload["extra"]
         except (StaleCheckpoint, RuntimeError) as err:  # RuntimeError: state_dict shape mismatch
             warnings.warn(f"ignoring cached checkpoint, retraining: {err}", stacklevel=2)
-            model = build()
+            with keep_random_state():
+                model = build()
     model.to(device or "cpu")
     # training consumes none of the caller's random numbers: a build that trains a model leaves
     # the random stream where a build that loads it does

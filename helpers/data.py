@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .profiles import PROJECT_ROOT
+from .profiles import PROJECT_ROOT, env
 
 # md5 of the four archives, as in torchvision.datasets.MNIST.resources
 ARCHIVES = {
@@ -42,7 +42,7 @@ class MNISTUnavailable(RuntimeError):
 
 def data_root() -> Path:
     """``$EX3_DATA`` if set, else the project's gitignored ``data/``."""
-    return Path(os.environ.get("EX3_DATA", PROJECT_ROOT / "data"))
+    return Path(env("EX3_DATA", PROJECT_ROOT / "data"))
 
 
 def _stream_digest(f, algorithm: str = "sha256") -> str:

@@ -1,7 +1,7 @@
 """GANs in the autoencoder's latent space (Q4, and conditional for Q5).
 
-One training function serves both: pass ``labels`` (and conditional networks) for the
-digit-conditional generator. Objectives: ``"gan"`` (the original minimax BCE, whose generator
+One training function serves both, driven by a :class:`~helpers.specs.LatentGANSpec`: a
+conditional spec and the digits' ``labels`` give the digit-conditional generator. Objectives: ``"gan"`` (the original minimax BCE, whose generator
 loss saturates), ``"nsgan"`` (non-saturating BCE), ``"lsgan"`` (least squares), ``"wgan-clip"``
 (Wasserstein, critic weights clipped), ``"wgan-gp"`` (Wasserstein with gradient penalty) and
 ``"hinge"``. The same loop (:func:`train_adversarial`) also trains the pixel-space DCGAN baseline.
@@ -16,10 +16,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models import LatentDiscriminator, LatentGenerator
+from .specs import WASSERSTEIN, GANRecipe, LatentGANSpec, PixelGANSpec
 from .training import History, adam_optimizer, seeded
-
-OBJECTIVES = ("nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge")
-WASSERSTEIN = ("wgan-clip", "wgan-gp")
 
 
 def _gradient_penalty(D, real, fake, labels):
@@ -84,80 +82,45 @@ class _Standardise(nn.Module):
         return (x - self.mean) / self.std
 
 
-def train_latent_gan(codes: torch.Tensor, noise_dim: int, objective: str = "wgan-gp",
-                     steps: int = 5000, batch_size: int = 256, labels: torch.Tensor | None = None,
-                     hidden=(256, 256), lr: float = 2e-4, critic_steps: int | None = None,
-                     gp_weight: float = 10.0, aux_weight: float = 0.0, label_smoothing: float = 0.0,
-                     clip: float = 0.01, unrolled_steps: int = 0, seed: int = 0, snapshot_every: int = 0,
-                     n_snapshot: int = 64, progress: bool = True):
-    """Train G: noise -> code and D: code -> score on ``codes`` (N, d) (conditional on ``labels``
-    when given). ``aux_weight`` > 0 (conditional only) adds ``aux_weight`` x the cross-entropy of a
-    code classifier, trained beforehand on the real (code, label) pairs, on G's codes for the
-    requested digits (the AC-GAN idea, with a fixed classifier). Returns
-    ``(G, D, history, snapshots)``; ``snapshots`` maps a step to the codes G makes for a fixed
-    noise batch (empty unless ``snapshot_every`` > 0). Training options as in
-    :func:`train_adversarial`."""
+def train_latent_gan(codes: torch.Tensor, spec: LatentGANSpec, labels: torch.Tensor | None = None,
+                     progress: bool = True):
+    """Train G: noise -> code and D: code -> score on ``codes`` (N, d) as ``spec`` says
+    (conditional on ``labels``). With ``spec.aux_weight`` > 0 a code classifier is trained first on
+    the real (code, label) pairs and its cross-entropy for the requested digits is added to G's
+    loss (the AC-GAN idea, with a fixed classifier). Returns ``(G, D, history, snapshots)``;
+    ``snapshots`` maps a step to the codes G makes for a fixed noise batch."""
     if codes.ndim != 2 or len(codes) < 2:
         raise ValueError(f"need (N >= 2, d) codes, got {tuple(codes.shape)}")
+    if spec.conditional != (labels is not None):
+        raise ValueError("a conditional spec needs labels, an unconditional one none")
     if labels is not None and len(labels) != len(codes):
         raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
-    if aux_weight and labels is None:
-        raise ValueError("aux_weight needs labels (a conditional GAN)")
-    _check_options(objective, steps, label_smoothing, critic_steps, unrolled_steps)
-    with seeded(seed) as gen:  # seeding local to this call
-        aux = train_code_classifier(codes, labels, seed=seed) if aux_weight else None
+    with seeded(spec.seed) as gen:  # seeding local to this call
+        aux = train_code_classifier(codes, labels, seed=spec.seed) if spec.aux_weight else None
         d = codes.shape[1]
-        n_classes = 10 if labels is not None else None
-        G = LatentGenerator(noise_dim, d, hidden, n_classes).to(codes.device)
-        D = LatentDiscriminator(d, hidden, n_classes).to(codes.device)
+        G = spec.build(d).to(codes.device)
+        D = LatentDiscriminator(d, spec.hidden, 10 if spec.conditional else None).to(codes.device)
         mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
         for net in (G, D):
             net.code_mean.copy_(mean)
             net.code_std.copy_(std)
-        history, snapshots = train_adversarial(
-            G, D, codes, noise_dim, objective, steps, batch_size, gen, labels=labels, lr=lr,
-            critic_steps=critic_steps, gp_weight=gp_weight, aux=aux, aux_weight=aux_weight,
-            label_smoothing=label_smoothing, clip=clip, unrolled_steps=unrolled_steps,
-            snapshot_every=snapshot_every, n_snapshot=n_snapshot, progress=progress)
+        extra_loss = None if aux is None else lambda fake, y: spec.aux_weight * F.cross_entropy(aux(fake), y)
+        history, snapshots = train_adversarial(G, D, codes, spec, gen, labels, extra_loss, progress)
         return G.eval(), D.eval(), history, snapshots
 
 
-def train_pixel_gan(images: torch.Tensor, noise_dim: int = 64, objective: str = "nsgan",
-                    steps: int = 100_000, max_seconds: float | None = None, batch_size: int = 64,
-                    width: int = 32, lr: float = 2e-4, seed: int = 0, snapshot_every: int = 0,
-                    progress: bool = True):
-    """A DCGAN on the (N, 1, 32, 32) images themselves: the baseline the latent GAN is measured
-    against. ``max_seconds`` stops training after that much wall time (a same-time comparison);
-    the steps reached are in the history's last row. Returns ``(G, D, history, snapshots)``."""
-    from .models import DCGANDiscriminator, DCGANGenerator
+def train_pixel_gan(images: torch.Tensor, spec: PixelGANSpec, progress: bool = True):
+    """The DCGAN of ``spec`` on the (N, 1, 32, 32) images themselves; the steps reached within
+    ``spec.max_seconds`` are in the history's last row. Returns ``(G, D, history, snapshots)``."""
+    from .models import DCGANDiscriminator
 
     if images.ndim != 4 or images.shape[1:] != (1, 32, 32):
         raise ValueError(f"expected (N, 1, 32, 32) images, got {tuple(images.shape)}")
-    if max_seconds is not None and max_seconds <= 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
-    _check_options(objective, steps, 0.0, None, 0)
-    with seeded(seed) as gen:  # seeding local to this call
-        G = DCGANGenerator(noise_dim, width).to(images.device)
-        D = DCGANDiscriminator(width, batch_norm=objective != "wgan-gp").to(images.device)
-        history, snapshots = train_adversarial(G, D, images, noise_dim, objective, steps, batch_size, gen,
-                                               lr=lr, max_seconds=max_seconds, snapshot_every=snapshot_every,
-                                               progress=progress)
+    with seeded(spec.seed) as gen:  # seeding local to this call
+        G = spec.build().to(images.device)
+        D = DCGANDiscriminator(spec.width, batch_norm=spec.objective != "wgan-gp").to(images.device)
+        history, snapshots = train_adversarial(G, D, images, spec, gen, progress=progress)
         return G.eval(), D.eval(), history, snapshots
-
-
-def _check_options(objective, steps, label_smoothing, critic_steps, unrolled_steps):
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    if not 0 <= label_smoothing < 1:
-        raise ValueError(f"label_smoothing must lie in [0, 1), got {label_smoothing}")
-    if critic_steps is not None and critic_steps < 1:
-        raise ValueError(f"critic_steps must be >= 1, got {critic_steps}")
-    if unrolled_steps < 0:
-        raise ValueError(f"unrolled_steps must be >= 0, got {unrolled_steps}")
-    if unrolled_steps and objective in WASSERSTEIN:
-        raise ValueError("unrolled_steps is for the BCE, least-squares and hinge objectives")
 
 
 def _unrolled_discriminator_params(D, opt_d, objective, G, draw, k, real_target):
@@ -208,14 +171,14 @@ def d_step(G, D, opt_d, batch, objective: str, real_target: float = 1.0, gp_weig
     return loss.detach()
 
 
-def g_step(G, D, opt_g, noise, labels, objective: str, aux=None, aux_weight: float = 0.0, critic=None) -> torch.Tensor:
+def g_step(G, D, opt_g, noise, labels, objective: str, extra_loss=None, critic=None) -> torch.Tensor:
     """One update of the generator: its samples for ``noise`` (and ``labels``) should score high
-    with D (or with ``critic(fake, labels)``, e.g. an unrolled D); ``aux`` adds a classifier's
-    cross-entropy for the requested labels. Returns the loss."""
+    with D (or with ``critic(fake, labels)``, e.g. an unrolled D); ``extra_loss(fake, labels)`` is
+    added (Q5: a classifier's cross-entropy for the requested digits). Returns the loss."""
     fake = G(noise, labels)
     loss = generator_loss(objective, D(fake, labels) if critic is None else critic(fake, labels))
-    if aux is not None:
-        loss = loss + aux_weight * F.cross_entropy(aux(fake), labels)
+    if extra_loss is not None:
+        loss = loss + extra_loss(fake, labels)
     params = [p for p in G.parameters() if p.requires_grad]
     for p, grad in zip(params, torch.autograd.grad(loss, params)):  # G's gradients only, not D's
         p.grad = grad
@@ -223,29 +186,21 @@ def g_step(G, D, opt_g, noise, labels, objective: str, aux=None, aux_weight: flo
     return loss.detach()
 
 
-def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise_dim: int,
-                      objective: str, steps: int, batch_size: int, gen: torch.Generator,
-                      labels: torch.Tensor | None = None, lr: float = 2e-4,
-                      critic_steps: int | None = None, gp_weight: float = 10.0,
-                      aux: nn.Module | None = None, aux_weight: float = 0.0,
-                      label_smoothing: float = 0.0, clip: float = 0.01, unrolled_steps: int = 0,
-                      max_seconds: float | None = None, snapshot_every: int = 0, n_snapshot: int = 64,
+def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, recipe: GANRecipe,
+                      gen: torch.Generator, labels: torch.Tensor | None = None, extra_loss=None,
                       progress: bool = True):
     """The one GAN training loop, for any ``G(noise, labels)`` and ``D(x, labels)`` and real
-    samples ``real_data`` (N, ...), codes or images. ``critic_steps`` D updates per G update
-    (default 5 for the Wasserstein objectives, else 1); ``label_smoothing`` 0.1 trains D towards
-    0.9 on real samples; ``clip`` bounds the critic's weights for ``"wgan-clip"``;
-    ``unrolled_steps`` k > 0 trains G against D unrolled k updates ahead; ``max_seconds`` stops
-    early. Returns ``(history, snapshots)``."""
-    device = real_data.device
-    critic_steps = critic_steps or (5 if objective in WASSERSTEIN else 1)
+    samples ``real_data`` (N, ...), codes or images, trained as ``recipe`` says (a spec from
+    :mod:`helpers.specs`); ``extra_loss`` as in :func:`g_step`. Returns ``(history, snapshots)``."""
+    device, objective, batch_size = real_data.device, recipe.objective, recipe.batch_size
+    noise_dim, steps, unrolled_steps = recipe.noise_dim, recipe.steps, recipe.unrolled_steps
     betas = (0.5, 0.9) if objective in WASSERSTEIN else (0.5, 0.999)
-    opt_g = adam_optimizer(G.parameters(), lr, device, betas=betas)
-    opt_d = adam_optimizer(D.parameters(), lr, device, betas=betas)
-    real_target = 1 - label_smoothing
+    opt_g = adam_optimizer(G.parameters(), recipe.lr, device, betas=betas)
+    opt_d = adam_optimizer(D.parameters(), recipe.lr, device, betas=betas)
+    real_target = 1 - recipe.label_smoothing
 
-    fixed_noise = torch.randn(n_snapshot, noise_dim, generator=gen).to(device)
-    fixed_labels = (torch.arange(n_snapshot) % 10).to(device) if labels is not None else None
+    fixed_noise = torch.randn(recipe.n_snapshot, noise_dim, generator=gen).to(device)
+    fixed_labels = (torch.arange(recipe.n_snapshot) % 10).to(device) if labels is not None else None
     # batches and noise are drawn on the device by a generator seeded from ``gen``, and the losses
     # are summed there and read once per logging window: no host round trip per step
     draws = torch.Generator(device=device)
@@ -282,10 +237,10 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
     bar = tqdm(range(1, steps + 1), desc=f"GAN ({objective})", disable=not progress, leave=False,
                mininterval=1.0)
     for step in bar:
-        for _ in range(critic_steps):
-            loss_d = d_step(G, D, opt_d, draw(), objective, real_target, gp_weight, clip)
+        for _ in range(recipe.d_steps):
+            loss_d = d_step(G, D, opt_d, draw(), objective, real_target, recipe.gp_weight, recipe.clip)
         _, _, noise, fake_y = draw()
-        loss_g = g_step(G, D, opt_g, noise, fake_y, objective, aux, aux_weight, critic)
+        loss_g = g_step(G, D, opt_g, noise, fake_y, objective, extra_loss, critic)
         d_sum += loss_d
         g_sum += loss_g
         logged += 1
@@ -294,12 +249,12 @@ def train_adversarial(G: nn.Module, D: nn.Module, real_data: torch.Tensor, noise
             d_sum.zero_()
             g_sum.zero_()
             logged = 0
-        if snapshot_every and (step % snapshot_every == 0 or step == 1):
+        if recipe.snapshot_every and (step % recipe.snapshot_every == 0 or step == 1):
             with torch.no_grad():
                 G.eval()
                 snapshots[step] = G(fixed_noise, fixed_labels)  # stays on the device until the end
                 G.train()
-        if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+        if recipe.max_seconds is not None and time.perf_counter() - start >= recipe.max_seconds:
             if logged:
                 log_window(step)
             break
@@ -322,45 +277,6 @@ def sample_codes(G: nn.Module, n: int, seed: int = 0, labels: torch.Tensor | Non
     batch_size = batch_size or n
     return torch.cat([G(noise[i:i + batch_size], labels[i:i + batch_size] if labels is not None else None)
                       for i in range(0, n, batch_size)])
-
-
-def invert_generator(G: LatentGenerator, targets: torch.Tensor, restarts: int = 8,
-                     steps: int = 300, lr: float = 0.05, prior_weight: float = 1e-3,
-                     seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """For each target code, the noise z (best of ``restarts`` random starts) minimising
-    ||G(z) - target||^2 (in standardised units) + prior_weight * ||z||^2. Returns (N, noise_dim)."""
-    gen = torch.Generator().manual_seed(seed)
-    n, device = len(targets), targets.device
-    z = torch.randn(restarts * n, G.noise_dim, generator=gen).to(device).requires_grad_(True)
-    tgt = targets.repeat(restarts, 1)
-    y = labels.repeat(restarts) if labels is not None else None
-    opt = torch.optim.Adam([z], lr=lr)
-    for p in G.parameters():
-        p.requires_grad_(False)
-    try:
-        for _ in range(steps):
-            err = (((G(z, y) - tgt) / G.code_std) ** 2).sum(1)
-            loss = (err + prior_weight * (z ** 2).sum(1)).sum()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    finally:
-        for p in G.parameters():
-            p.requires_grad_(True)
-    with torch.no_grad():
-        err = (((G(z, y) - tgt) / G.code_std) ** 2).sum(1).view(restarts, n)
-        best = err.argmin(0)
-        return z.detach().view(restarts, n, -1)[best, torch.arange(n)]
-
-
-def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int = 11) -> torch.Tensor:
-    """Frames alpha*a + (1-alpha)*b for alpha = 0..1: the path runs from ``b`` to ``a``."""
-    if a.shape != b.shape:
-        raise ValueError(f"endpoints differ in shape: {tuple(a.shape)} vs {tuple(b.shape)}")
-    if steps < 2:
-        raise ValueError(f"steps must be >= 2, got {steps}")
-    alpha = torch.linspace(0, 1, steps, device=a.device).view(-1, *([1] * a.ndim))
-    return alpha * a + (1 - alpha) * b
 
 
 class DigitGenerator:

@@ -25,14 +25,6 @@ def active_coordinates(codes, rel_tol: float = 1e-6) -> np.ndarray:
     return std > rel_tol * max(std.max(), 1e-300)
 
 
-def correlation_matrix(codes) -> np.ndarray:
-    """Pearson correlation of the active coordinates (dead ones dropped)."""
-    z = _as_numpy(codes)[:, active_coordinates(codes)]
-    if z.shape[1] == 1:
-        return np.ones((1, 1))
-    return np.corrcoef(z, rowvar=False)
-
-
 def redundancy_measures(codes) -> dict:
     """Single-value summaries of how redundant the coordinates of ``codes`` (N, d) are.
 

@@ -7,10 +7,35 @@ that a smoke run never overwrites the committed full-profile report.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from .specs import OBJECTIVES, AutoencoderSpec, LatentGANSpec
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# every environment variable the project reads (here, through env(), and nowhere else)
+ENVIRONMENT = {
+    "EX3_PROFILE": "the profile a notebook runs when its parameters do not say (default full)",
+    "EX3_DEVICE": "the torch device (default: cuda, else mps, else cpu)",
+    "EX3_DATA": "the data root (default data/)",
+    "EX3_ARTIFACTS": "where cached weights live (default artifacts/)",
+    "EX3_REPORT_ROOT": "the folder that holds report/, figures/ and runs/ (default: the project; tests move it)",
+    "EX3_OUTPUT": "set by the build: the staging folder its notebooks write to",
+    "EX3_EXTRAS": "1: the build also runs the extras notebooks (make report EXTRAS=1)",
+}
+
+
+def env(name: str, default=None):
+    """The value of the project's environment variable ``name`` (one of :data:`ENVIRONMENT`), or
+    ``default`` when it is unset or empty."""
+    if name not in ENVIRONMENT:
+        raise KeyError(f"{name} is not one of the project's variables {sorted(ENVIRONMENT)}")
+    return os.environ.get(name) or default
+
+
+def report_root() -> Path:
+    return Path(env("EX3_REPORT_ROOT", PROJECT_ROOT))
 
 
 @dataclass(frozen=True)
@@ -20,9 +45,7 @@ class Profile:
     train_size: int | None  # None = all 60,000
     test_size: int | None  # None = all 10,000
     # Q1 autoencoders
-    ae_epochs: int
-    ae_batch_size: int = 128
-    ae_lr: float = 4e-3
+    ae_epochs: int  # the rest of the autoencoder's recipe: helpers.specs.AutoencoderSpec
     latent_dim: int = 10  # the main autoencoder's code size: Q1 keeps it, Q2-Q5 and the extras use it
     latent_dims: tuple[int, ...] = (2, 4, 8, 10, 16, 32, 64)
     fc_variants: tuple[int, ...] = (0, 1, 2)
@@ -39,10 +62,11 @@ class Profile:
     full_data_epochs: int = 4
     # Q4/Q5 latent GANs: Q4's recipe, which Q5, the extras and the appendix reuse
     noise_dim: int = 8  # k, the generator's input size (at most latent_dim)
-    gan_objective: str = "nsgan"  # non-saturating; see helpers.gan.OBJECTIVES
+    gan_objective: str = "nsgan"  # non-saturating; see helpers.specs.OBJECTIVES
     gan_steps: int = 12000
     gan_batch_size: int = 512
     gan_eval_samples: int = 10000
+    gmm_components: tuple[int, ...] = (10, 20, 50, 100)  # Q4's mixture baselines; held-out likelihood picks one
     cgan_steps: int = 12000
     interpolation_pairs: int = 60
     # 07_extras (beyond the assignment; run when extras are switched on)
@@ -59,6 +83,27 @@ class Profile:
     pixel_gan_max_steps: int = 20000  # the pixel DCGAN stops at the latent GAN's wall time first
     # 08_fashion_mnist (appendix: the same pipeline on a second dataset)
     fashion_gan_steps: int = 2000
+
+    def autoencoder(self, dataset: str = "mnist", **changes) -> AutoencoderSpec:
+        """The report's autoencoder (Q1's choice, which Q2-Q5 build on) in this profile, with
+        ``changes`` to its fields (``None`` keeps a field)."""
+        main = AutoencoderSpec(latent_dim=self.latent_dim, fc_layers=self.chosen_fc_layers, epochs=self.ae_epochs,
+                               dataset=dataset, train_size=self.train_size, test_size=self.test_size)
+        return replace(main, **{k: v for k, v in changes.items() if v is not None})
+
+    def latent_gan(self, autoencoder: AutoencoderSpec, **changes) -> LatentGANSpec:
+        """Q4's latent GAN on the codes of ``autoencoder``: the recipe Q5, the extras and the
+        appendix start from, with ``changes`` to its fields."""
+        q4 = LatentGANSpec(autoencoder=autoencoder, noise_dim=self.noise_dim, objective=self.gan_objective,
+                           steps=self.gan_steps, batch_size=self.gan_batch_size,
+                           snapshot_every=max(1, self.gan_steps // 6))
+        return replace(q4, **changes)
+
+    def digit_gan(self, autoencoder: AutoencoderSpec, aux_weight: float, **changes) -> LatentGANSpec:
+        """Q5's digit-conditional generator: Q4's recipe, conditional on the digit, trained for
+        ``cgan_steps`` with an auxiliary classifier term of weight ``aux_weight``."""
+        return self.latent_gan(autoencoder, conditional=True, aux_weight=aux_weight, steps=self.cgan_steps,
+                               snapshot_every=max(1, self.cgan_steps // 5), **changes)
 
 
 PROFILES: dict[str, Profile] = {
@@ -80,6 +125,7 @@ PROFILES: dict[str, Profile] = {
         gan_steps=200,
         gan_batch_size=256,
         gan_eval_samples=1000,
+        gmm_components=(10, 20),
         cgan_steps=200,
         interpolation_pairs=2,
         denoise_sigmas=(0.5,),
@@ -103,7 +149,7 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
     Overrides whose value is ``None`` are ignored, so a notebook can pass its papermill
     parameters straight through (``None`` meaning "use the profile's value").
     """
-    name = name or os.environ.get("EX3_PROFILE", "full")
+    name = name or env("EX3_PROFILE", "full")
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     profile = PROFILES[name]
@@ -118,41 +164,24 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
     return profile
 
 
+# settings that may be 0 (every other count must be >= 1); floats must be > 0 unless listed here
+MAY_BE_ZERO = {"chosen_fc_layers", "fc_variants", "decor_seeds", "grid_weight_decays", "code_penalty"}
+
+
 def _validate(p: Profile) -> None:
-    def positive(name: str, value) -> None:
-        if value is not None and value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-
-    for name in ("train_size", "test_size", "latent_dim", "noise_dim", "ae_epochs", "ae_batch_size", "evaluator_epochs",
-                 "label_subsets", "head_epochs", "full_data_epochs", "gan_steps", "cgan_steps",
-                 "gan_batch_size", "gan_eval_samples", "interpolation_pairs", "extras_gan_steps",
-                 "inversion_images", "inversion_steps", "embedding_points", "grid_epochs",
-                 "pixel_gan_max_steps", "fashion_gan_steps"):
-        positive(name, getattr(p, name))
-    for k in p.unrolled_steps:
-        positive("unrolled_steps", k)
-    if any(lr <= 0 for lr in p.grid_lrs) or any(wd < 0 for wd in p.grid_weight_decays):
-        raise ValueError(f"grid learning rates must be > 0 and weight decays >= 0, got "
-                         f"{p.grid_lrs}, {p.grid_weight_decays}")
-    from .gan import OBJECTIVES  # here, not at the top: gan imports what imports this module
-
+    """Every count >= 1 and every rate > 0 (0 allowed where it means "none"), label budgets within
+    the training set, a known GAN objective."""
+    for f in fields(p):
+        values = getattr(p, f.name)
+        for v in values if isinstance(values, tuple) else (values,):
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                bound = ">= 0" if f.name in MAY_BE_ZERO else (">= 1" if isinstance(v, int) else "> 0")
+                if not (v >= 0 if bound == ">= 0" else v >= 1 if bound == ">= 1" else v > 0):
+                    raise ValueError(f"{f.name} must be {bound}, got {v}")
     if p.gan_objective not in OBJECTIVES:
         raise ValueError(f"gan_objective must be one of {OBJECTIVES}, got {p.gan_objective!r}")
-    if p.ae_lr <= 0:
-        raise ValueError(f"ae_lr must be > 0, got {p.ae_lr}")
-    for d in p.latent_dims:
-        positive("latent_dim", d)
-    for f in p.fc_variants:
-        if f < 0:
-            raise ValueError(f"fc_layers must be >= 0, got {f}")
-    for sigma in p.denoise_sigmas:
-        if sigma <= 0:
-            raise ValueError(f"denoising noise levels must be > 0, got {sigma}")
-    if p.code_penalty < 0:
-        raise ValueError(f"code_penalty must be >= 0, got {p.code_penalty}")
     train_available = p.train_size or 60000
     for b in p.label_budgets:
-        positive("label budget", b)
         if b > train_available:
             raise ValueError(f"label budget {b} exceeds the {train_available} training images")
 
@@ -165,8 +194,7 @@ def committed_dirs(profile: str | Profile) -> dict[str, Path]:
     the whole tree elsewhere (the tests build into temporary folders).
     """
     name = profile if isinstance(profile, str) else profile.name
-    root = Path(os.environ.get("EX3_REPORT_ROOT", PROJECT_ROOT))
-    report, figures = root / "report", root / "figures"
+    report, figures = report_root() / "report", report_root() / "figures"
     if name != "full":
         report, figures = report / name, figures / name
     return {"report": report, "figures": figures, "executed": report / "executed"}
@@ -181,10 +209,7 @@ def output_dirs(profile: str | Profile) -> dict[str, Path]:
     shared by all runs: ``artifacts/<profile>/`` (or ``$EX3_ARTIFACTS/<profile>/``).
     """
     name = profile if isinstance(profile, str) else profile.name
-    if os.environ.get("EX3_OUTPUT"):
-        root = Path(os.environ["EX3_OUTPUT"])
-    else:
-        root = Path(os.environ.get("EX3_REPORT_ROOT", PROJECT_ROOT)) / "runs" / name
-    artifacts = Path(os.environ.get("EX3_ARTIFACTS", PROJECT_ROOT / "artifacts")) / name
+    root = Path(env("EX3_OUTPUT") or report_root() / "runs" / name)
+    artifacts = Path(env("EX3_ARTIFACTS", PROJECT_ROOT / "artifacts")) / name
     return {"report": root / "report", "figures": root / "figures", "artifacts": artifacts,
             "executed": root / "report" / "executed"}

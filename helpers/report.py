@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .checkpoints import atomic_write
-from .profiles import Profile, output_dirs
+from .profiles import Profile, env, output_dirs
 
 
 def _jsonable(value):
@@ -96,23 +95,45 @@ def plural(n: int, word: str, plural_word: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"
 
 
+def answer_rows(metrics: dict, headlines: bool = False) -> list[dict]:
+    """The answer rows every notebook recorded (``Section.answer_row``), in question order; with
+    ``headlines`` also the extras' headline numbers (``Section.headline``) after them."""
+    sections = [metrics[k] for k in sorted(metrics) if isinstance(metrics[k], dict)]
+    rows = [row for s in sections for row in s.get("answers", [])]
+    if headlines:
+        rows += [row for s in sections for n in sorted(s.get("headlines", {}), key=int) for row in s["headlines"][n]]
+    return rows
+
+
+def _markdown_table(header: list[str], rows: list[list], widths: tuple[int, ...] | None = None) -> str:
+    """A pipe table; ``widths`` (dashes per column) set pandoc's relative column widths in the PDF."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(":" + "-" * w for w in widths or [3] * len(header)) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", r"\|").replace("\n", " ") for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def answers_markdown(metrics: dict) -> str:
-    """The report's front page: every answer row the notebooks recorded (``Section.answer_row``),
-    in question order, as one table. Empty string when nothing was recorded."""
-    rows = [row for key in sorted(metrics) if isinstance(metrics[key], dict)
-            for row in metrics[key].get("answers", [])]
+    """The report's front page: every answer row the notebooks recorded, as one table. Empty
+    string when nothing was recorded."""
+    rows = answer_rows(metrics)
     if not rows:
         return ""
-    lines = ["# Answers at a glance", "",
-             "Each row answers one part of the assignment; the number that carries the answer and the "
-             "figure or table that shows it follow. All numbers come from the run that produced this "
-             "report.", "",
-             "| Question | Answer | Key number | Evidence |",
-             "|:--------------|:------------------------------------|:-----------------------|:--------|"]
-    for r in rows:
-        cells = [r["question"], r["answer"], r.get("number", ""), r.get("where", "")]
-        lines.append("| " + " | ".join(str(c).replace("|", r"\|").replace("\n", " ") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
+    intro = ("# Answers at a glance\n\nEach row answers one part of the assignment; the number that carries the "
+             "answer and the figure or table that shows it follow. All numbers come from the run that produced "
+             "this report.\n\n")
+    return intro + _markdown_table(["Question", "Answer", "Key number", "Evidence"],
+                                   [[r["question"], r["answer"], r.get("number", ""), r.get("where", "")] for r in rows],
+                                   widths=(14, 36, 23, 8))
+
+
+def summary_markdown(metrics: dict) -> str:
+    """``report/summary.md`` (linked from the README): where the numbers come from, then every
+    answer row and headline number the notebooks recorded; nothing is formatted here."""
+    prov = metrics.get("provenance", {})
+    head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
+            f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
+    return head + _markdown_table(["question", "answer", "key number"], [
+        [r["question"], r["answer"], r.get("number", "")] for r in answer_rows(metrics, headlines=True)])
 
 
 FIGURE_DPI = 220  # print resolution of every figure (the PDF shows them at their size in inches)
@@ -127,11 +148,12 @@ class Section:
         self.profile = profile if isinstance(profile, str) else profile.name
         dirs = output_dirs(self.profile)
         self.figures_dir, self.metrics_path = dirs["figures"], dirs["report"] / "metrics.json"
-        if not os.environ.get("EX3_OUTPUT"):  # outside the build: say where this run's results go
+        if not env("EX3_OUTPUT"):  # outside the build: say where this run's results go
             print(f"this run writes its figures and numbers under {dirs['report'].parent}; "
                   "only the report build changes the committed report", file=sys.stderr)
         self._figures = self._tables = 0
         self._answers: list[dict] = []
+        self._headlines: list[dict] = []
 
     @property
     def next_figure(self) -> str:
@@ -176,6 +198,12 @@ class Section:
         """One row of the front page's "Answers at a glance" (recorded in metrics.json)."""
         self._answers.append({"question": question, "answer": answer, "number": number, "where": where})
         self.record({"answers": list(self._answers)})
+
+    def headline(self, label: str, measure: str, number: str) -> None:
+        """A headline number of a section beyond the assignment (the extras): not on the front page,
+        but in ``report/summary.md`` beside the answers."""
+        self._headlines.append({"question": label, "answer": measure, "number": number})
+        self.record({"headlines": {str(self.number): list(self._headlines)}})
 
     @staticmethod
     def say(text: str):

@@ -6,7 +6,6 @@ tqdm.auto progress bar, and returns a :class:`History` of per-epoch numbers.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import sys
 import time
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .data import batch_indices
 from .metrics import normal_moment_penalty
+from .profiles import env
 
 
 def sum_dtype(device) -> torch.dtype:
@@ -53,8 +53,8 @@ def seeded(seed: int):
 
 def default_device(verbose: bool = False) -> torch.device:
     """cuda > mps > cpu, overridable with ``$EX3_DEVICE``."""
-    if os.environ.get("EX3_DEVICE"):
-        device = torch.device(os.environ["EX3_DEVICE"])
+    if env("EX3_DEVICE"):
+        device = torch.device(env("EX3_DEVICE"))
     elif torch.cuda.is_available():
         device = torch.device("cuda")
     elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():

@@ -1,4 +1,4 @@
-"""Trained models by config: "the AE with latent_dim=10, fc_layers=1, seed=0 for this profile".
+"""Trained models by spec: "the AE with latent_dim=10, fc_layers=1, seed=0 for this profile".
 
 Each getter returns the model from the artifact cache or trains it (and caches it), so every
 notebook runs standalone and later notebooks reuse what earlier ones trained.
@@ -11,8 +11,9 @@ import torch
 
 from .checkpoints import cached_model
 from .data import Split, load_mnist
-from .models import CHANNELS as AE_CHANNELS, FC_WIDTH as AE_FC_WIDTH, AutoEncoder, DigitCNN
+from .models import AutoEncoder, DigitCNN
 from .profiles import Profile, output_dirs
+from .specs import AutoencoderSpec, LatentGANSpec, PixelGANSpec
 from .training import History, accuracy, default_device, seeded, train_autoencoder, train_classifier
 
 # the code each kind of cached model depends on: editing it retrains that kind (and only that)
@@ -40,58 +41,25 @@ def _with_dataset(config: dict, dataset: str) -> dict:
     return config if dataset == "mnist" else {**config, "dataset": dataset}
 
 
-def autoencoder_config(profile: Profile, latent_dim: int, fc_layers: int, seed: int = 0,
-                       input_noise: float = 0.0, code_penalty: float = 0.0, lr: float | None = None,
-                       weight_decay: float = 0.0, epochs: int | None = None, dataset: str = "mnist",
-                       fc_width: int = AE_FC_WIDTH) -> dict:
-    """The cache key of an autoencoder; ``lr`` and ``epochs`` default to the profile's."""
-    config = {"kind": "ae", "latent_dim": int(latent_dim), "fc_layers": int(fc_layers),
-              "fc_width": int(fc_width), "channels": list(AE_CHANNELS), "seed": int(seed),
-              "epochs": profile.ae_epochs if epochs is None else int(epochs),
-              "lr": profile.ae_lr if lr is None else float(lr), "batch_size": profile.ae_batch_size,
-              "loss": "bce", "input_noise": float(input_noise),
-              "train_size": profile.train_size, "test_size": profile.test_size}
-    # only when used, so the keys (file names) of plain autoencoders stay put
-    if code_penalty:
-        config["code_penalty"] = float(code_penalty)
-    if weight_decay:
-        config["weight_decay"] = float(weight_decay)
-    return _with_dataset(config, dataset)
-
-
-def get_autoencoder(profile: Profile, data: MNIST, latent_dim: int | None = None, fc_layers: int | None = None,
-                    seed: int = 0, input_noise: float = 0.0, code_penalty: float = 0.0,
-                    lr: float | None = None, weight_decay: float = 0.0, epochs: int | None = None,
-                    fc_width: int = AE_FC_WIDTH, progress: bool = True) -> tuple[AutoEncoder, History]:
-    """The trained autoencoder for this config (cached), with its training history.
-    ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I); ``lr``,
-    ``weight_decay`` (AdamW) and ``epochs`` override the profile's training settings; ``latent_dim``
-    defaults to the profile's (the main autoencoder). The model's ``spec`` is its cache key: pass it
-    to :func:`get_latent_gan` to train a GAN on its codes."""
-    latent_dim = profile.latent_dim if latent_dim is None else latent_dim
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
-    fc_layers = profile.chosen_fc_layers if fc_layers is None else fc_layers
-    config = autoencoder_config(profile, latent_dim, fc_layers, seed, input_noise, code_penalty,
-                                lr, weight_decay, epochs, data.name, fc_width)
-    device = data.train.images.device
-
-    def build():
-        with seeded(seed):
-            return AutoEncoder(latent_dim, AE_CHANNELS, fc_layers, fc_width)
+def get_autoencoder(profile: Profile, data: MNIST, spec: AutoencoderSpec | None = None, progress: bool = True,
+                    **changes) -> tuple[AutoEncoder, History]:
+    """The trained autoencoder of ``spec`` (default: the profile's main autoencoder with
+    ``changes``, e.g. ``latent_dim=4, seed=1``), cached, with its training history. The model
+    carries its ``spec``: pass it to ``profile.latent_gan`` to key a GAN trained on its codes."""
+    spec = spec or profile.autoencoder(dataset=data.name, **changes)
+    if spec.dataset != data.name:
+        raise ValueError(f"the spec is for {spec.dataset!r}, the data is {data.name!r}")
 
     def train(model):
-        history = train_autoencoder(model, data.train.images, data.test.images,
-                                    config["epochs"], lr=config["lr"],
-                                    batch_size=profile.ae_batch_size, seed=seed,
-                                    input_noise=input_noise, code_penalty=code_penalty,
-                                    weight_decay=weight_decay, progress=progress)
-        return history.to_dict()
+        return train_autoencoder(model, data.train.images, data.test.images, spec.epochs, lr=spec.lr,
+                                 batch_size=spec.batch_size, seed=spec.seed, input_noise=spec.input_noise,
+                                 code_penalty=spec.code_penalty, weight_decay=spec.weight_decay,
+                                 progress=progress).to_dict()
 
-    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
-                                code_files=CLASSIFIER_CODE)
-    model.spec = config
-    return model.to(device), History.from_dict(extra)
+    model, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build, train,
+                                data.train.images.device, code_files=CLASSIFIER_CODE)
+    model.spec = spec
+    return model.to(data.train.images.device), History.from_dict(extra)
 
 
 EVALUATOR_TRAINING = {"lr": 3e-3, "batch_size": 128, "schedule": "onecycle"}
@@ -146,77 +114,43 @@ def autoencoder_row(model: AutoEncoder, history: History) -> dict:
             "test_bce": last.get("test_bce"), "train_s": history.seconds}
 
 
-def get_latent_gan(profile: Profile, autoencoder_cfg: dict, codes: torch.Tensor, noise_dim: int,
-                   objective: str, steps: int, labels: torch.Tensor | None = None, seed: int = 0,
-                   snapshot_every: int = 0, aux_weight: float = 0.0, critic_steps: int | None = None,
-                   label_smoothing: float = 0.0, unrolled_steps: int = 0, progress: bool = True):
-    """A GAN generator trained on ``codes`` of the autoencoder described by ``autoencoder_cfg``
-    (conditional on ``labels`` if given), cached like the other models. Returns
-    ``(G, history, snapshots)``."""
-    from .checkpoints import config_key
+def get_latent_gan(profile: Profile, spec: LatentGANSpec, codes: torch.Tensor, labels: torch.Tensor | None = None,
+                   progress: bool = True):
+    """The generator of ``spec`` (e.g. ``profile.latent_gan(ae.spec)``, Q4's) trained on ``codes``,
+    the autoencoder's codes of the training images (and their ``labels`` for a conditional spec),
+    cached like the other models. Returns ``(G, history, snapshots)``."""
     from .gan import train_latent_gan
-    from .models import LatentGenerator
-
-    config = {"kind": "cgan" if labels is not None else "gan", "autoencoder": config_key(autoencoder_cfg),
-              "noise_dim": noise_dim, "objective": objective, "steps": steps, "seed": seed,
-              "batch_size": profile.gan_batch_size, "hidden": [256, 256],
-              "snapshot_every": snapshot_every, "n_codes": len(codes), "aux_weight": aux_weight}
-    if critic_steps is not None:  # only when set, so earlier file names stay valid
-        config["critic_steps"] = int(critic_steps)
-    if label_smoothing:
-        config["label_smoothing"] = float(label_smoothing)
-    if unrolled_steps:
-        config["unrolled_steps"] = int(unrolled_steps)
-    d = codes.shape[1]
-
-    def build():
-        return LatentGenerator(noise_dim, d, (256, 256), 10 if labels is not None else None)
 
     def train(model):
-        G, _, history, snaps = train_latent_gan(codes, noise_dim, objective, steps, profile.gan_batch_size,
-                                                labels=labels, seed=seed, snapshot_every=snapshot_every,
-                                                aux_weight=aux_weight, critic_steps=critic_steps,
-                                                label_smoothing=label_smoothing,
-                                                unrolled_steps=unrolled_steps, progress=progress)
+        G, _, history, snaps = train_latent_gan(codes, spec, labels, progress)
         model.load_state_dict(G.state_dict())
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 
-    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, codes.device,
-                            code_files=GAN_CODE)
+    G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), lambda: spec.build(codes.shape[1]),
+                            train, codes.device, code_files=GAN_CODE)
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(codes.device), History.from_dict(extra["history"]), snapshots
 
 
-def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, noise_dim: int = 64,
-                  width: int = 32, seed: int = 0, progress: bool = True):
+def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, progress: bool = True):
     """The pixel-space DCGAN baseline, trained on the training images for at most
     ``max_seconds`` of wall time (or ``profile.pixel_gan_max_steps``), cached by that budget.
     Returns ``(G, history, snapshots)``; the history's last row holds the steps reached."""
     from .gan import train_pixel_gan
-    from .models import DCGANGenerator
 
     if max_seconds <= 0:
         raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
-    config = _with_dataset({"kind": "pixel_gan", "noise_dim": noise_dim, "width": width, "seed": seed,
-                            "objective": "nsgan", "batch_size": 64, "max_steps": profile.pixel_gan_max_steps,
-                            "recipe": "dcgan-init, batch-norm D",
-                            "max_seconds": round(float(max_seconds)), "train_size": profile.train_size},
-                           data.name)
-
-    def build():
-        return DCGANGenerator(noise_dim, width)
+    steps = profile.pixel_gan_max_steps
+    spec = PixelGANSpec(steps=steps, max_seconds=max(1, round(max_seconds)), snapshot_every=max(1, steps // 10),
+                        dataset=data.name, train_size=profile.train_size)
 
     def train(model):
-        G, _, history, snaps = train_pixel_gan(data.train.images, noise_dim, "nsgan",
-                                               profile.pixel_gan_max_steps, max(1, round(max_seconds)),
-                                               batch_size=64, width=width, seed=seed,
-                                               snapshot_every=max(1, profile.pixel_gan_max_steps // 10),
-                                               progress=progress)
+        G, _, history, snaps = train_pixel_gan(data.train.images, spec, progress)
         model.load_state_dict(G.state_dict())
         return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
 
     device = data.train.images.device
-    G, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
+    G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build, train, device,
                             code_files=GAN_CODE)
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(device).eval(), History.from_dict(extra["history"]), snapshots

@@ -2,9 +2,16 @@ import pytest
 import torch
 
 from helpers.evaluation import Evaluator, path_metrics
-from helpers.gan import (DigitGenerator, discriminator_loss, generator_loss, interpolate, invert_generator,
-                         sample_codes, train_latent_gan)
+from helpers.gan import DigitGenerator, discriminator_loss, generator_loss, sample_codes, train_latent_gan
+from helpers.inversion import invert_codes
 from helpers.models import Decoder, DigitCNN
+from helpers.specs import LatentGANSpec, PixelGANSpec
+
+
+def _train(codes, labels=None, noise_dim=3, **fields):
+    """train_latent_gan on ``codes`` with a spec of these fields (conditional when labels are given)."""
+    spec = LatentGANSpec(noise_dim=noise_dim, conditional=labels is not None, **fields)
+    return train_latent_gan(codes, spec, labels, progress=False)
 
 
 def _codes(n=512, d=4):
@@ -16,9 +23,8 @@ def _codes(n=512, d=4):
 @pytest.mark.parametrize("objective", ["nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge"])
 def test_a_few_gan_steps_change_the_generator(objective):
     codes, _ = _codes()
-    G0, _, _, _ = train_latent_gan(codes, 3, objective, steps=0, batch_size=64, progress=False)
-    G, D, history, snaps = train_latent_gan(codes, 3, objective, steps=20, batch_size=64,
-                                            snapshot_every=10, progress=False)
+    G0, _, _, _ = _train(codes, objective=objective, steps=0, batch_size=64)
+    G, D, history, snaps = _train(codes, objective=objective, steps=20, batch_size=64, snapshot_every=10)
     z = torch.randn(8, 3)
     assert G(z).shape == (8, 4) and D(G(z)).shape == (8,)
     assert not torch.allclose(G(z), G0(z))
@@ -28,22 +34,22 @@ def test_a_few_gan_steps_change_the_generator(objective):
 def test_gan_rejects_bad_arguments():
     codes, labels = _codes()
     with pytest.raises(ValueError, match="objective"):
-        train_latent_gan(codes, 3, "minimax-ish", steps=1)
+        _train(codes, objective="minimax-ish", steps=1)
     with pytest.raises(ValueError, match="labels"):
-        train_latent_gan(codes, 3, labels=labels[:10], steps=1)
+        _train(codes, labels=labels[:10], steps=1)
 
 
 def test_gan_rejects_bad_tricks():
     codes, _ = _codes()
     with pytest.raises(ValueError, match="label_smoothing"):
-        train_latent_gan(codes, 3, "nsgan", steps=1, label_smoothing=1.0)
+        _train(codes, objective="nsgan", steps=1, label_smoothing=1.0)
     with pytest.raises(ValueError, match="critic_steps"):
-        train_latent_gan(codes, 3, "nsgan", steps=1, critic_steps=0)
+        _train(codes, objective="nsgan", steps=1, critic_steps=0)
 
 
 def test_weight_clipping_bounds_the_critic():
     codes, _ = _codes()
-    _, D, _, _ = train_latent_gan(codes, 3, "wgan-clip", steps=3, batch_size=32, clip=0.02, progress=False)
+    _, D, _, _ = _train(codes, objective="wgan-clip", steps=3, batch_size=32, clip=0.02)
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.02 + 1e-7
 
 
@@ -66,32 +72,24 @@ def test_label_smoothing_lowers_the_real_target():
 
 def test_gan_training_is_deterministic():
     codes, labels = _codes()
-    outs = [train_latent_gan(codes, 3, "nsgan", steps=15, batch_size=32, labels=labels, progress=False)[0]
+    outs = [_train(codes, objective="nsgan", steps=15, batch_size=32, labels=labels)[0]
             for _ in range(2)]
     z, y = torch.randn(5, 3), torch.arange(5)
     assert torch.equal(outs[0](z, y), outs[1](z, y))
 
 
-def test_interpolate_endpoints_and_order():
-    a, b = torch.zeros(3), torch.ones(3)
-    path = interpolate(a, b, 5)
-    assert path.shape == (5, 3) and torch.equal(path[0], b) and torch.equal(path[-1], a)
-    with pytest.raises(ValueError):
-        interpolate(a, torch.ones(4))
-
-
 def test_inversion_recovers_codes_the_generator_can_make():
     codes, _ = _codes()
-    G, _, _, _ = train_latent_gan(codes, 3, "nsgan", steps=30, batch_size=64, progress=False)
+    G, _, _, _ = _train(codes, objective="nsgan", steps=30, batch_size=64)
     target = sample_codes(G, 4, seed=5)
-    z = invert_generator(G, target, restarts=4, steps=300, lr=0.05)
+    z = invert_codes(G, target, restarts=4, steps=300, lr=0.05)
     err = ((G(z) - target) / G.code_std).pow(2).mean()
     assert err < 1e-2
 
 
 def test_digit_generator_shapes_seed_and_errors():
     codes, labels = _codes(d=6)
-    G, _, _, _ = train_latent_gan(codes, 3, "nsgan", steps=2, batch_size=32, labels=labels, progress=False)
+    G, _, _, _ = _train(codes, objective="nsgan", steps=2, batch_size=32, labels=labels)
     gen = DigitGenerator(G, Decoder(6, fc_layers=0))
     imgs = gen(7, 5, seed=1)
     assert imgs.shape == (5, 1, 32, 32)
@@ -140,11 +138,11 @@ def test_conditional_report_and_path_metrics_with_a_known_classifier():
 def test_auxiliary_classifier_term():
     codes, labels = _codes()
     with pytest.raises(ValueError, match="aux_weight needs labels"):
-        train_latent_gan(codes, 3, "nsgan", steps=1, aux_weight=1.0)
+        _train(codes, objective="nsgan", steps=1, aux_weight=1.0)
     # both runs train the same auxiliary classifier (same random draws); only the weight of its
     # term in the generator's loss differs, so deleting the term makes the two generators equal
-    runs = {w: train_latent_gan(codes, 3, "nsgan", steps=30, batch_size=32, labels=labels, aux_weight=w,
-                                progress=False)[0] for w in (1e-12, 1.0)}
+    runs = {w: _train(codes, labels, objective="nsgan", steps=30, batch_size=32, aux_weight=w)[0]
+            for w in (1e-12, 1.0)}
     z, y = torch.randn(256, 3, generator=torch.Generator().manual_seed(1)), torch.arange(256) % 10
     assert not torch.allclose(runs[1e-12](z, y), runs[1.0](z, y))
 
@@ -153,7 +151,7 @@ def test_unrolled_discriminator_changes_the_generator_update_only(monkeypatch):
     import helpers.gan as gan
 
     codes, _ = _codes()
-    unrolled = train_latent_gan(codes, 3, "nsgan", steps=4, batch_size=32, unrolled_steps=2, progress=False)[0]
+    unrolled = _train(codes, objective="nsgan", steps=4, batch_size=32, unrolled_steps=2)[0]
     real_unroll = gan._unrolled_discriminator_params
 
     def not_unrolled(D, opt_d, objective, G, draw, k, real_target):
@@ -162,15 +160,15 @@ def test_unrolled_discriminator_changes_the_generator_update_only(monkeypatch):
         return dict(D.named_parameters())
 
     monkeypatch.setattr(gan, "_unrolled_discriminator_params", not_unrolled)
-    same_draws = train_latent_gan(codes, 3, "nsgan", steps=4, batch_size=32, unrolled_steps=2, progress=False)[0]
+    same_draws = _train(codes, objective="nsgan", steps=4, batch_size=32, unrolled_steps=2)[0]
     monkeypatch.setattr(gan, "_unrolled_discriminator_params", real_unroll)
     z = torch.randn(8, 3)
     assert torch.isfinite(unrolled(z)).all()
     assert not torch.allclose(unrolled(z), same_draws(z))
     with pytest.raises(ValueError, match="unrolled_steps must be >= 0"):
-        train_latent_gan(codes, 3, "nsgan", steps=1, unrolled_steps=-1)
+        _train(codes, objective="nsgan", steps=1, unrolled_steps=-1)
     with pytest.raises(ValueError, match="unrolled_steps is for"):
-        train_latent_gan(codes, 3, "wgan-gp", steps=1, unrolled_steps=2)
+        _train(codes, objective="wgan-gp", steps=1, unrolled_steps=2)
 
 
 def test_the_gan_loop_fits_a_known_gaussian():
@@ -181,7 +179,7 @@ def test_the_gan_loop_fits_a_known_gaussian():
     mean = torch.tensor([2.0, -1.0])
     mix = torch.tensor([[1.0, 0.0], [0.8, 0.5]])  # covariance mix @ mix.T, correlated coordinates
     data = torch.randn(4096, 2, generator=g) @ mix.T + mean
-    G = train_latent_gan(data, 2, "nsgan", steps=800, batch_size=256, progress=False)[0]
+    G = _train(data, noise_dim=2, objective="nsgan", steps=800, batch_size=256)[0]
     fake = sample_codes(G, 4096, seed=1)
     assert torch.allclose(fake.mean(0), data.mean(0), atol=0.15)
     assert torch.allclose(fake.std(0), data.std(0), rtol=0.2)
@@ -213,19 +211,19 @@ def test_pixel_gan_makes_images_and_stops_at_its_time_budget():
     from helpers.gan import train_pixel_gan
 
     images = torch.rand(64, 1, 32, 32)
-    G, D, history, snaps = train_pixel_gan(images, noise_dim=16, steps=3, batch_size=16, width=8,
-                                           snapshot_every=1, progress=False)
+    G, D, history, snaps = train_pixel_gan(images, PixelGANSpec(noise_dim=16, steps=3, batch_size=16, width=8,
+                                                                snapshot_every=1), progress=False)
     out = sample_codes(G, 5, batch_size=2)
     assert out.shape == (5, 1, 32, 32) and 0 <= out.min() and out.max() <= 1
     assert D(out).shape == (5,) and sorted(snaps) == [1, 2, 3]
     start = time.perf_counter()
-    _, _, history, _ = train_pixel_gan(images, noise_dim=16, steps=10 ** 6, max_seconds=0.5, batch_size=16,
-                                       width=8, progress=False)
+    _, _, history, _ = train_pixel_gan(images, PixelGANSpec(noise_dim=16, steps=10 ** 6, max_seconds=0.5,
+                                                            batch_size=16, width=8), progress=False)
     assert time.perf_counter() - start < 5 and 1 <= history.rows[-1]["step"] < 10 ** 6
     with pytest.raises(ValueError, match="32, 32"):
-        train_pixel_gan(torch.rand(4, 1, 28, 28), steps=1)
+        train_pixel_gan(torch.rand(4, 1, 28, 28), PixelGANSpec(steps=1))
     with pytest.raises(ValueError, match="max_seconds"):
-        train_pixel_gan(images, steps=1, max_seconds=0)
+        PixelGANSpec(steps=1, max_seconds=0)
 
 
 @pytest.mark.parametrize("objective", ["nsgan", "lsgan", "hinge", "wgan-gp"])

@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from helpers.gan import sample_codes, train_latent_gan
+from helpers.specs import LatentGANSpec
 from helpers.inversion import MASKS, invert_images, make_mask, masked_mse
 
 
@@ -32,7 +33,7 @@ def _gan_and_decoder():
     """A briefly trained latent GAN and a random 'decoder' whose images change strongly with the code."""
     torch.manual_seed(0)
     codes = torch.randn(512, 4)
-    G, _, _, _ = train_latent_gan(codes, 3, "nsgan", steps=20, batch_size=64, progress=False)
+    G, _, _, _ = train_latent_gan(codes, LatentGANSpec(noise_dim=3, steps=20, batch_size=64), progress=False)
     decoder = nn.Sequential(nn.Linear(4, 32 * 32), nn.Sigmoid(), nn.Unflatten(1, (1, 32, 32)))
     with torch.no_grad():
         decoder[0].weight.mul_(4)

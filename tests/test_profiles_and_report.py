@@ -3,7 +3,6 @@ import json
 import pandas as pd
 import pytest
 
-from tools.build import summary_markdown
 from helpers.profiles import get_profile, output_dirs
 from helpers.report import format_table, record_metrics
 
@@ -17,13 +16,15 @@ def test_profiles_and_overrides():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"name": "fast"}, "unknown profile"),
-    ({"latent_dims": (0, 4)}, "latent_dim must be >= 1"),
+    ({"latent_dims": (0, 4)}, "latent_dims must be >= 1"),
+    ({"code_penalty": -0.5}, "code_penalty must be >= 0"),
+    ({"gan_objective": "minimax-ish"}, "gan_objective must be one of"),
     ({"ae_epochs": -1}, "ae_epochs must be >= 1"),
     ({"label_budgets": (10, 5000)}, "exceeds"),
-    ({"fc_variants": (-1,)}, "fc_layers"),
+    ({"fc_variants": (-1,)}, "fc_variants must be >= 0"),
     ({"not_a_setting": 1}, "unknown profile setting"),
     ({"unrolled_steps": (0,)}, "unrolled_steps must be >= 1"),
-    ({"grid_lrs": (0.0,)}, "grid learning rates"),
+    ({"grid_lrs": (0.0,)}, "grid_lrs must be > 0"),
     ({"pixel_gan_max_steps": 0}, "pixel_gan_max_steps"),
 ])
 def test_bad_parameters_fail_fast(kwargs, message):
@@ -60,13 +61,27 @@ def test_record_metrics_deep_merges(tmp_path):
     assert json.loads(path.read_text()) == {"q1": {"a": 1, "b": {"x": 1, "y": None}}, "q2": {"c": 2}}
 
 
-def test_format_table_and_summary():
+def test_format_table():
     df = pd.DataFrame({"d": [2, 10], "mse": [0.12345, 0.5], "note": ["a|b", "c"]})
     out = format_table(df, ".2f")
     assert out.d.tolist() == ["2", "10"] and out.mse.tolist() == ["0.12", "0.50"]
     assert out.note.tolist() == [r"a\|b", "c"]
-    text = summary_markdown({"q1": {"test_mse_d10": 0.01}, "provenance": {"profile": "smoke"}})
-    assert "0.0100" in text and "n/a" in text
+
+
+
+def test_summary_collects_what_the_notebooks_recorded_and_formats_nothing(tmp_path, monkeypatch):
+    from helpers.report import Section, answers_markdown, read_metrics, summary_markdown
+
+    monkeypatch.setenv("EX3_OUTPUT", str(tmp_path))
+    q1, extras, fashion = Section(1, "q1", "smoke"), Section(7, "extras", "smoke"), Section(8, "extras", "smoke")
+    q1.answer_row("Q1", "yes", "MSE 0.0086", "Table 1.1")
+    extras.headline("Extras", "inversion MSE", "0.0130")
+    fashion.headline("Appendix", "Fashion AE MSE", "0.0093")
+    metrics = {**read_metrics("smoke"), "provenance": {"profile": "smoke"}}
+    lines = summary_markdown(metrics).splitlines()
+    assert [line.split(" | ")[0] for line in lines if line.startswith("| ")][1:] == ["| Q1", "| Extras", "| Appendix"]
+    assert "MSE 0.0086" in lines[-3] and "0.0130" in lines[-2] and "0.0093" in lines[-1]
+    assert "Extras" not in answers_markdown(metrics)  # the front page holds the assignment's answers only
 
 
 def test_latex_postprocessing_keeps_captions_with_figures_and_tables_whole():
@@ -85,3 +100,20 @@ def test_latex_postprocessing_keeps_captions_with_figures_and_tables_whole():
     table = out[out.index("\\begin{table}"):out.index("\\end{table}")]
     assert "Table 1.1." in table and "\\begin{tabular}" in table and "longtable" not in out
     assert table.index("1 & 2") < table.index("\\bottomrule")  # the closing rule after the last row
+
+
+def test_environment_variables_are_read_in_one_place(monkeypatch):
+    import re
+    from pathlib import Path
+
+    from helpers.profiles import ENVIRONMENT, PROJECT_ROOT, env
+
+    monkeypatch.setenv("EX3_DATA", "")
+    assert env("EX3_DATA", "fallback") == "fallback"  # empty counts as unset
+    with pytest.raises(KeyError, match="not one of the project's variables"):
+        env("EX3_DAT")
+    readers = [p for p in [*PROJECT_ROOT.glob("helpers/*.py"), *PROJECT_ROOT.glob("tools/*.py")]
+               if p.name != "profiles.py" and re.search(r"environ(\.get)?\(?\[?[\"']EX3_", Path(p).read_text())]
+    assert readers == []
+    named = set(re.findall(r"EX3_[A-Z_]+", (PROJECT_ROOT / "README.md").read_text()))
+    assert set(ENVIRONMENT) <= named  # the README names every one

@@ -79,32 +79,11 @@ def test_weight_decay_shrinks_the_weights_and_is_validated(mnist_small):
         train_autoencoder(AutoEncoder(4), train.images, test.images, 1, lr=0.0)
 
 
-def test_training_overrides_enter_the_cache_key_only_when_used():
-    from helpers.profiles import get_profile
-    from helpers.zoo import autoencoder_config
-
-    smoke = get_profile("smoke")
-    plain = autoencoder_config(smoke, 10, 2)
-    assert "weight_decay" not in plain and plain["lr"] == smoke.ae_lr and plain["epochs"] == smoke.ae_epochs
-    grid = autoencoder_config(smoke, 10, 2, lr=1e-3, weight_decay=0.1, epochs=3)
-    assert (grid["lr"], grid["weight_decay"], grid["epochs"]) == (1e-3, 0.1, 3)
-
-
-def test_second_dataset_gets_its_own_cache_keys_and_mnist_keys_stay_put():
-    from helpers.checkpoints import config_key
-    from helpers.profiles import get_profile
-    from helpers.zoo import autoencoder_config
-
-    smoke = get_profile("smoke")
-    mnist, fashion = autoencoder_config(smoke, 10, 2), autoencoder_config(smoke, 10, 2, dataset="fashion")
-    assert "dataset" not in mnist and fashion["dataset"] == "fashion"
-    assert config_key(mnist) != config_key(fashion)
-
-
 def test_seeding_is_local_to_each_call(mnist_small):
     """Training, model building and sampling seed their own draws: the caller's global random
     stream continues as if they had not run."""
     from helpers.gan import train_latent_gan
+    from helpers.specs import LatentGANSpec
     from helpers.latent_samplers import GaussianSampler
     from helpers.models import EncoderClassifier, Encoder
     from helpers.transfer import HeadSettings, build_classifier
@@ -115,7 +94,7 @@ def test_seeding_is_local_to_each_call(mnist_small):
     sampler = GaussianSampler(codes)
     calls = [
         lambda: train_classifier(classifier, train.images[:64], train.labels[:64], 1, seed=3, progress=False),
-        lambda: train_latent_gan(codes, 2, "nsgan", steps=2, batch_size=16, seed=3, progress=False),
+        lambda: train_latent_gan(codes, LatentGANSpec(noise_dim=2, steps=2, batch_size=16, seed=3), progress=False),
         lambda: sampler.sample(5, seed=3),
         lambda: build_classifier("scratch", encoder, HeadSettings(), 3, train.images[:32]),
     ]

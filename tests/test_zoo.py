@@ -1,4 +1,4 @@
-"""The zoo: models by config, the main autoencoder's spec keying what is built on it."""
+"""The zoo: models by spec, the main autoencoder's spec keying what is built on it."""
 import torch
 
 from helpers import profiles, zoo
@@ -10,7 +10,7 @@ def test_main_autoencoder_comes_from_the_profile_and_carries_its_spec(mnist_smal
     data = zoo.MNIST(train, test)
     ae, history = zoo.get_autoencoder(profile, data, progress=False)
     assert ae.encoder.latent_dim == 6 and len(history.rows) == 1
-    assert ae.spec == zoo.autoencoder_config(profile, 6, profile.chosen_fc_layers)
+    assert ae.spec == profile.autoencoder() and ae.spec.latent_dim == 6
     again, _ = zoo.get_autoencoder(profile, data, latent_dim=6, progress=False)  # the same cached model
     assert again.spec == ae.spec
     assert all(torch.equal(a, b) for a, b in zip(ae.state_dict().values(), again.state_dict().values()))

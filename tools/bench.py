@@ -29,12 +29,13 @@ import torch.nn.functional as F
 from helpers.checkpoints import atomic_write
 from helpers.data import batch_indices, data_root, load_mnist
 from helpers.gan import train_latent_gan
+from helpers.specs import LatentGANSpec
 from helpers.models import AutoEncoder, DigitCNN
 from helpers.profiles import committed_dirs, get_profile
 from helpers.training import adam_optimizer
-from helpers.zoo import AE_CHANNELS, AE_FC_WIDTH
 
 MAIN = get_profile("full")  # the report's main autoencoder and its settings
+MAIN_AE = MAIN.autoencoder()
 
 
 def _ae_step(model, opt, x):
@@ -46,7 +47,7 @@ def _ae_step(model, opt, x):
 
 def _new_ae():
     torch.manual_seed(0)
-    model = AutoEncoder(MAIN.latent_dim, AE_CHANNELS, MAIN.chosen_fc_layers, AE_FC_WIDTH).to(
+    model = AutoEncoder(MAIN_AE.latent_dim, MAIN_AE.channels, MAIN_AE.fc_layers, MAIN_AE.fc_width).to(
         memory_format=torch.channels_last)
     return model, adam_optimizer(model.parameters(), 4e-3, "cpu")  # as train_autoencoder
 
@@ -105,7 +106,7 @@ def data_only_seconds(images: torch.Tensor, batch_size: int, workers: int) -> tu
 def gan_codes_per_second(steps: int = 200) -> float:
     codes = torch.randn(60000, MAIN.latent_dim)
     start = time.perf_counter()
-    train_latent_gan(codes, MAIN.noise_dim, "wgan-gp", steps=steps, batch_size=256, progress=False)
+    train_latent_gan(codes, LatentGANSpec(noise_dim=MAIN.noise_dim, objective="wgan-gp", steps=steps), progress=False)
     return steps * 5 * 256 / (time.perf_counter() - start)  # codes seen by the critic
 
 
@@ -171,8 +172,8 @@ def project_gan_steps_per_second(codes: torch.Tensor, steps: int, batch_size: in
     torch.manual_seed(0)
     G = LatentGenerator(noise_dim, codes.shape[1], (256, 256)).to(codes.device)
     D = LatentDiscriminator(codes.shape[1], (256, 256)).to(codes.device)
-    history, _ = train_adversarial(G, D, codes, noise_dim, "nsgan", steps, batch_size,
-                                   torch.Generator().manual_seed(0), progress=False)
+    recipe = LatentGANSpec(noise_dim=noise_dim, objective="nsgan", steps=steps, batch_size=batch_size)
+    history, _ = train_adversarial(G, D, codes, recipe, torch.Generator().manual_seed(0), progress=False)
     return steps / history.seconds
 
 
@@ -187,7 +188,7 @@ def q3_heads_batched_vs_sequential(train, test) -> dict:
 
     profile = MAIN
     torch.manual_seed(0)
-    encoder = Encoder(MAIN.latent_dim, AE_CHANNELS, MAIN.chosen_fc_layers, AE_FC_WIDTH)
+    encoder = Encoder(MAIN_AE.latent_dim, MAIN_AE.channels, MAIN_AE.fc_layers, MAIN_AE.fc_width)
     settings = HeadSettings(epochs=profile.head_epochs)
     unlabelled = train.images[:5000]
     stats, test_codes = code_statistics(encoder, unlabelled), latent_codes(encoder, test.images)

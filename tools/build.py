@@ -30,8 +30,8 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.profiles import PROJECT_ROOT, committed_dirs, get_profile, output_dirs
-from helpers.report import answers_markdown, format_metric, record_metrics
+from helpers.profiles import PROJECT_ROOT, committed_dirs, env, get_profile, output_dirs, report_root
+from helpers.report import answers_markdown, record_metrics, summary_markdown
 
 from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs
 
@@ -51,7 +51,7 @@ def extras_enabled() -> bool:
     ``08_fashion_mnist.ipynb``, beyond the assignment) run only when asked for:
     ``--extras`` or ``EX3_EXTRAS=1`` (``make report EXTRAS=1``); they add more than the core
     report's time budget allows."""
-    return os.environ.get("EX3_EXTRAS", "0").lower() in ("1", "true", "yes", "on")
+    return str(env("EX3_EXTRAS", "0")).lower() in ("1", "true", "yes", "on")
 
 
 def source_notebooks(directory: Path = PROJECT_ROOT / "notebooks", extras: bool = False) -> list[Path]:
@@ -311,61 +311,6 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
     return out
 
 
-def summary_markdown(metrics: dict) -> str:
-    """A short results table from metrics.json: report/summary.md, which the README links."""
-    def get(path, fmt):
-        return format_metric(metrics, path, fmt)
-
-    rows = [
-        ("Q1", "d=10 autoencoder, test MSE per pixel", get("q1.test_mse_d10", ".4f")),
-        ("Q1", "d=10 test MSE without / with latent FC layers",
-         f"{get('q1.fc_ablation.without_fc', '.4f')} / {get('q1.fc_ablation.with_fc', '.4f')}"),
-        ("Q2", f"overall correlation ({get('q2.measure', 's')}) at d=10", get("q2.value_by_d.10", ".3f")),
-        ("Q3", "frozen encoder + MLP, 100 labels / 50 labels, test accuracy",
-         f"{get('q3.frozen_acc_100', '.1%')} / {get('q3.frozen_acc_50', '.1%')}"),
-        ("Q3", "train everything from scratch / fine-tune, 100 labels",
-         f"{get('q3.scratch_acc_100', '.1%')} / {get('q3.finetune_acc_100', '.1%')}"),
-        ("Q3", "same network, all 60,000 labels", get("q3.full_data_acc", ".2%")),
-        ("Q4", "latent GAN: digits covered in 10k samples, MNIST-FID",
-         f"{get('q4.classes_covered', 'd')}, {get('q4.fid_gan', '.2f')}"),
-        ("Q4", "MNIST-FID of Gaussian / 10-GMM baselines / AE-reconstruction floor",
-         f"{get('q4.fid_gaussian_baseline', '.2f')} / {get('q4.fid_gmm_baseline', '.2f')} / "
-         f"{get('q4.fid_recon_floor', '.2f')}"),
-        ("Q5", "digit-conditional generator: accuracy overall / worst digit",
-         f"{get('q5.cond_acc', '.1%')} / {get('q5.cond_acc_min_digit', '.1%')}"),
-        ("Theory", "attention = 3x3 conv, FFN = MLP (max abs error)",
-         f"{get('theory.conv_attention_max_abs_err', '.1e')}, {get('theory.mlp_ffn_max_abs_err', '.1e')}"),
-    ]
-    prov = metrics.get("provenance", {})
-    extras = metrics.get("extras", {})
-    if prov.get("extras") and extras:
-        sigmas = list(extras.get("denoising", {}).get("sigma_to_test_mse", {}))
-        sigma = max(sigmas, key=float) if sigmas else "?"
-        objectives = extras.get("gan_objectives", {})
-        best = min(objectives, key=lambda k: objectives[k]["fid"]) if objectives else "n/a"
-        rows += [
-            ("Extras", f"denoising MSE at sigma={sigma}: denoising AE / plain AE",
-             f"{get(f'extras.denoising.sigma_to_test_mse.{sigma}', '.4f')} / "
-             f"{get(f'extras.denoising.sigma_to_plain_ae_mse.{sigma}', '.4f')}"),
-            ("Extras", "generator without a discriminator (moment-matched codes): MNIST-FID, digits covered",
-             f"{get('extras.nonadversarial.fid', '.2f')}, {get('extras.nonadversarial.classes_covered', 'd')}"),
-            ("Extras", "GAN objective with the lowest MNIST-FID",
-             f"{best} ({objectives[best]['fid']:.2f})" if objectives else "n/a"),
-            ("Extras", "reconstruction MSE: GAN inversion / autoencoder",
-             f"{get('extras.inversion.gan_inversion_mse', '.4f')} / {get('extras.inversion.ae_mse', '.4f')}"),
-            ("Extras", "pixel-space DCGAN, same wall time as the latent GAN: MNIST-FID, digits covered",
-             f"{get('extras.pixel_dcgan.fid', '.2f')}, {get('extras.pixel_dcgan.classes_covered', 'd')}"),
-            ("Appendix", "Fashion-MNIST: AE test MSE (d=10) / frozen encoder, 100 labels / GAN classes covered",
-             f"{get('extras.fashion.ae_test_mse_d10', '.4f')} / {get('extras.fashion.frozen_acc_100', '.1%')} / "
-             f"{get('extras.fashion.gan_classes_covered', 'd')}"),
-        ]
-    head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
-            f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
-    table = "| question | measure | value |\n|---|---|---|\n" + "\n".join(
-        f"| {q} | {m} | {v} |" for q, m, v in rows)
-    return head + table + "\n"
-
-
 @contextlib.contextmanager
 def build_lock(lock_path: Path):
     """Hold an exclusive lock on ``lock_path`` for the build, or fail naming the holder."""
@@ -435,7 +380,7 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
     notebooks = notebooks or source_notebooks(extras=extras)
     if not notebooks:
         raise BuildError("no notebooks/NN_*.ipynb found")
-    staging = Path(os.environ.get("EX3_REPORT_ROOT", PROJECT_ROOT)) / "runs" / f".build-{profile.name}"
+    staging = report_root() / "runs" / f".build-{profile.name}"
     _check_writable(dest["report"], dest["figures"], staging.parent, output_dirs(profile)["artifacts"])
     with build_lock(staging.parent / f".build-{profile.name}.lock"):
         shutil.rmtree(staging, ignore_errors=True)

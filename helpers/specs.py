@@ -1,0 +1,146 @@
+"""What a cached model is: small frozen specs of the autoencoder, the latent GAN (conditional or
+not) and the pixel-space GAN. A spec holds every setting that decides the trained weights, is the
+only home of their defaults, builds the untrained network (:meth:`build`) and names the cache
+file (:meth:`key`). The profile hands out the report's specs (``profile.autoencoder()``,
+``profile.latent_gan(...)``); a notebook changes a field with ``dataclasses.replace`` or keyword
+overrides.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .models import CHANNELS, FC_WIDTH, AutoEncoder, DCGANGenerator, LatentGenerator
+
+SPEC_FORMAT = 3  # bump when a field's meaning changes: every cached model is then retrained
+OBJECTIVES = ("nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge")
+WASSERSTEIN = ("wgan-clip", "wgan-gp")
+
+
+def _key(kind: str, spec) -> dict:
+    return {"kind": kind, "format": SPEC_FORMAT, **asdict(spec)}
+
+
+@dataclass(frozen=True)
+class AutoencoderSpec:
+    """The convolutional autoencoder of Q1 and how it is trained (Adam, one-cycle schedule, BCE).
+    ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I);
+    ``weight_decay`` > 0 switches to AdamW; ``train_size``/``test_size`` None = all images."""
+
+    latent_dim: int
+    fc_layers: int = 2
+    fc_width: int = FC_WIDTH
+    channels: tuple[int, ...] = CHANNELS
+    epochs: int = 4
+    lr: float = 4e-3
+    batch_size: int = 128
+    weight_decay: float = 0.0
+    input_noise: float = 0.0
+    code_penalty: float = 0.0
+    seed: int = 0
+    dataset: str = "mnist"
+    train_size: int | None = None
+    test_size: int | None = None
+
+    def __post_init__(self):
+        if self.latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        if self.fc_layers < 0:
+            raise ValueError(f"fc_layers must be >= 0, got {self.fc_layers}")
+
+    def build(self) -> AutoEncoder:
+        from .training import seeded
+
+        with seeded(self.seed):
+            return AutoEncoder(self.latent_dim, self.channels, self.fc_layers, self.fc_width)
+
+    def key(self) -> dict:
+        return _key("ae", self)
+
+
+@dataclass(frozen=True)
+class GANRecipe:
+    """How a GAN is trained, whatever it generates: ``critic_steps`` D updates per G update
+    (None: 5 for the Wasserstein objectives, else 1); ``label_smoothing`` 0.1 trains D towards 0.9
+    on real samples; ``clip`` bounds the critic's weights for ``"wgan-clip"``; ``unrolled_steps``
+    k > 0 trains G against D unrolled k updates ahead; ``max_seconds`` stops training early;
+    ``snapshot_every`` > 0 keeps G's output for ``n_snapshot`` fixed noise vectors that often."""
+
+    noise_dim: int = 8
+    objective: str = "nsgan"
+    steps: int = 5000
+    batch_size: int = 256
+    lr: float = 2e-4
+    critic_steps: int | None = None
+    gp_weight: float = 10.0
+    clip: float = 0.01
+    label_smoothing: float = 0.0
+    unrolled_steps: int = 0
+    max_seconds: float | None = None
+    snapshot_every: int = 0
+    n_snapshot: int = 64
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.noise_dim < 1:
+            raise ValueError(f"noise_dim must be >= 1, got {self.noise_dim}")
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must lie in [0, 1), got {self.label_smoothing}")
+        if self.critic_steps is not None and self.critic_steps < 1:
+            raise ValueError(f"critic_steps must be >= 1, got {self.critic_steps}")
+        if self.unrolled_steps < 0:
+            raise ValueError(f"unrolled_steps must be >= 0, got {self.unrolled_steps}")
+        if self.unrolled_steps and self.objective in WASSERSTEIN:
+            raise ValueError("unrolled_steps is for the BCE, least-squares and hinge objectives")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+
+    @property
+    def d_steps(self) -> int:
+        return self.critic_steps or (5 if self.objective in WASSERSTEIN else 1)
+
+
+@dataclass(frozen=True)
+class LatentGANSpec(GANRecipe):
+    """G: noise -> code and D: code -> score, MLPs of widths ``hidden``, trained on the codes of
+    ``autoencoder`` (None: on data the caller gives, e.g. in tests). ``conditional``: both see the
+    digit (Q5); ``aux_weight`` > 0 adds that weight x a fixed code classifier's cross-entropy for
+    the requested digit to G's loss."""
+
+    autoencoder: AutoencoderSpec | None = None
+    hidden: tuple[int, ...] = (256, 256)
+    conditional: bool = False
+    aux_weight: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.aux_weight and not self.conditional:
+            raise ValueError("aux_weight needs labels (a conditional GAN)")
+
+    def build(self, code_dim: int) -> LatentGenerator:
+        return LatentGenerator(self.noise_dim, code_dim, self.hidden, 10 if self.conditional else None)
+
+    def key(self) -> dict:
+        return _key("cgan" if self.conditional else "gan", self)
+
+
+@dataclass(frozen=True)
+class PixelGANSpec(GANRecipe):
+    """The DCGAN on the 32x32 images themselves (batch-norm D except for WGAN-GP), the baseline the
+    latent GAN is measured against; ``steps`` is the most it trains, ``max_seconds`` its time."""
+
+    noise_dim: int = 64
+    batch_size: int = 64
+    width: int = 32
+    dataset: str = "mnist"
+    train_size: int | None = None
+
+    def build(self) -> DCGANGenerator:
+        return DCGANGenerator(self.noise_dim, self.width)
+
+    def key(self) -> dict:
+        return _key("pixel_gan", self)
+
