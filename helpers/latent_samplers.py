@@ -46,16 +46,13 @@ class MixtureSampler:
 
 
 def fit_mixtures(codes: torch.Tensor, components=(10, 20, 50, 100), held_out: int = 10000, seed: int = 0) -> dict[int, tuple[MixtureSampler, float]]:
-    """Full-covariance Gaussian mixtures with each number of ``components``, fitted by EM to
-    convergence on all codes but ``held_out`` (a seeded random choice, at most half of them), and
-    their mean log-likelihood on those held-out codes: ``{K: (sampler, held-out log-likelihood)}``. The
-    number of components is chosen on training codes only, by the held-out likelihood (RAE, Ghosh
-    et al. 2020, fit such mixtures ex post to a plain autoencoder's codes)."""
+    """Full-covariance Gaussian mixtures with each number of ``components``, scored by the mean
+    log-likelihood of ``held_out`` codes (a seeded random choice, at most half of them) under a fit
+    by EM to convergence on the others, then refitted on all codes: ``{K: (sampler fitted on all
+    codes, held-out log-likelihood)}``. So the number of components can be chosen on training
+    codes alone (RAE, Ghosh et al. 2020, fit such mixtures ex post to a plain autoencoder's codes)."""
     held_out = min(held_out, len(codes) // 2)
     order = torch.randperm(len(codes), generator=torch.Generator().manual_seed(seed)).to(codes.device)
     check, fit = codes[order[:held_out]], codes[order[held_out:]]
-    out = {}
-    for k in components:
-        sampler = MixtureSampler(fit, k, seed)
-        out[k] = (sampler, sampler.log_likelihood(check))
-    return out
+    return {k: (MixtureSampler(codes, k, seed), MixtureSampler(fit, k, seed).log_likelihood(check))
+            for k in components}

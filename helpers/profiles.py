@@ -10,11 +10,12 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .specs import OBJECTIVES, AutoencoderSpec, LatentGANSpec
+from .specs import OBJECTIVES, AutoencoderSpec, LatentGANSpec, PixelGANSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# every environment variable the project reads (here, through env(), and nowhere else)
+# every environment variable the project reads: the library and the tools read them through env() only; a
+# notebook's parameters cell reads EX3_PROFILE itself, so that papermill can override it
 ENVIRONMENT = {
     "EX3_PROFILE": "the profile a notebook runs when its parameters do not say (default full)",
     "EX3_DEVICE": "the torch device (default: cuda, else mps, else cpu)",
@@ -94,16 +95,24 @@ class Profile:
     def latent_gan(self, autoencoder: AutoencoderSpec, **changes) -> LatentGANSpec:
         """Q4's latent GAN on the codes of ``autoencoder``: the recipe Q5, the extras and the
         appendix start from, with ``changes`` to its fields."""
-        q4 = LatentGANSpec(autoencoder=autoencoder, noise_dim=self.noise_dim, objective=self.gan_objective,
-                           steps=self.gan_steps, batch_size=self.gan_batch_size,
-                           snapshot_every=max(1, self.gan_steps // 6))
-        return replace(q4, **changes)
+        steps = changes.pop("steps", self.gan_steps)
+        return LatentGANSpec(**{"autoencoder": autoencoder, "noise_dim": self.noise_dim, "objective": self.gan_objective,
+                                "steps": steps, "batch_size": self.gan_batch_size,
+                                "snapshot_every": max(1, steps // 6), **changes})
 
     def digit_gan(self, autoencoder: AutoencoderSpec, aux_weight: float, **changes) -> LatentGANSpec:
         """Q5's digit-conditional generator: Q4's recipe, conditional on the digit, trained for
         ``cgan_steps`` with an auxiliary classifier term of weight ``aux_weight``."""
-        return self.latent_gan(autoencoder, conditional=True, aux_weight=aux_weight, steps=self.cgan_steps,
-                               snapshot_every=max(1, self.cgan_steps // 5), **changes)
+        steps = changes.pop("steps", self.cgan_steps)
+        return self.latent_gan(autoencoder, **{"conditional": True, "aux_weight": aux_weight, "steps": steps,
+                                               "snapshot_every": max(1, steps // 5), **changes})
+
+    def pixel_gan(self, max_seconds: float, dataset: str = "mnist", **changes) -> PixelGANSpec:
+        """The pixel-space DCGAN baseline of the extras: at most ``pixel_gan_max_steps``, stopped
+        after ``max_seconds`` of training (rounded to whole seconds, part of its cache key)."""
+        steps = changes.pop("steps", self.pixel_gan_max_steps)
+        return PixelGANSpec(**{"steps": steps, "max_seconds": max(1, round(max_seconds)), "dataset": dataset,
+                               "train_size": self.train_size, "snapshot_every": max(1, steps // 10), **changes})
 
 
 PROFILES: dict[str, Profile] = {
@@ -178,6 +187,9 @@ def _validate(p: Profile) -> None:
                 bound = ">= 0" if f.name in MAY_BE_ZERO else (">= 1" if isinstance(v, int) else "> 0")
                 if not (v >= 0 if bound == ">= 0" else v >= 1 if bound == ">= 1" else v > 0):
                     raise ValueError(f"{f.name} must be {bound}, got {v}")
+    if 10 not in p.gmm_components:
+        raise ValueError(f"gmm_components must include 10 (one component per digit, Q4's first baseline), "
+                         f"got {p.gmm_components}")
     if p.gan_objective not in OBJECTIVES:
         raise ValueError(f"gan_objective must be one of {OBJECTIVES}, got {p.gan_objective!r}")
     train_available = p.train_size or 60000

@@ -132,7 +132,7 @@ def summary_markdown(metrics: dict) -> str:
     prov = metrics.get("provenance", {})
     head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
             f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
-    return head + _markdown_table(["question", "answer", "key number"], [
+    return head + _markdown_table(["question", "answer (extras: the measure)", "key number"], [
         [r["question"], r["answer"], r.get("number", "")] for r in answer_rows(metrics, headlines=True)])
 
 

@@ -42,10 +42,14 @@ class AutoencoderSpec:
     test_size: int | None = None
 
     def __post_init__(self):
-        if self.latent_dim < 1:
-            raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
-        if self.fc_layers < 0:
-            raise ValueError(f"fc_layers must be >= 0, got {self.fc_layers}")
+        for name in ("latent_dim", "epochs", "batch_size", "fc_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("fc_layers", "weight_decay", "input_noise", "code_penalty"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
 
     def build(self) -> AutoEncoder:
         from .training import seeded

@@ -17,8 +17,8 @@ from .specs import AutoencoderSpec, LatentGANSpec, PixelGANSpec
 from .training import History, accuracy, default_device, seeded, train_autoencoder, train_classifier
 
 # the code each kind of cached model depends on: editing it retrains that kind (and only that)
-CLASSIFIER_CODE = ("models.py", "training.py", "data.py")
-GAN_CODE = ("models.py", "training.py", "data.py", "gan.py")
+CLASSIFIER_CODE = ("models.py", "training.py", "data.py", "specs.py")
+GAN_CODE = ("models.py", "training.py", "data.py", "specs.py", "gan.py")
 
 
 @dataclass
@@ -47,8 +47,10 @@ def get_autoencoder(profile: Profile, data: MNIST, spec: AutoencoderSpec | None 
     ``changes``, e.g. ``latent_dim=4, seed=1``), cached, with its training history. The model
     carries its ``spec``: pass it to ``profile.latent_gan`` to key a GAN trained on its codes."""
     spec = spec or profile.autoencoder(dataset=data.name, **changes)
-    if spec.dataset != data.name:
-        raise ValueError(f"the spec is for {spec.dataset!r}, the data is {data.name!r}")
+    sizes = (spec.train_size or 60000, spec.test_size or 10000)
+    if (spec.dataset, *sizes) != (data.name, len(data.train), len(data.test)):
+        raise ValueError(f"the spec is for {spec.dataset!r} with {sizes} images, the data is {data.name!r} "
+                         f"with {(len(data.train), len(data.test))}")
 
     def train(model):
         return train_autoencoder(model, data.train.images, data.test.images, spec.epochs, lr=spec.lr,
@@ -121,6 +123,10 @@ def get_latent_gan(profile: Profile, spec: LatentGANSpec, codes: torch.Tensor, l
     cached like the other models. Returns ``(G, history, snapshots)``."""
     from .gan import train_latent_gan
 
+    if spec.autoencoder is None or len(codes) != (spec.autoencoder.train_size or 60000):
+        raise ValueError("a cached GAN learns the training codes of the autoencoder its spec names: "
+                         f"got {len(codes)} codes for {spec.autoencoder}")
+
     def train(model):
         G, _, history, snaps = train_latent_gan(codes, spec, labels, progress)
         model.load_state_dict(G.state_dict())
@@ -132,17 +138,14 @@ def get_latent_gan(profile: Profile, spec: LatentGANSpec, codes: torch.Tensor, l
     return G.to(codes.device), History.from_dict(extra["history"]), snapshots
 
 
-def get_pixel_gan(profile: Profile, data: MNIST, max_seconds: float, progress: bool = True):
-    """The pixel-space DCGAN baseline, trained on the training images for at most
-    ``max_seconds`` of wall time (or ``profile.pixel_gan_max_steps``), cached by that budget.
-    Returns ``(G, history, snapshots)``; the history's last row holds the steps reached."""
+def get_pixel_gan(profile: Profile, spec: PixelGANSpec, data: MNIST, progress: bool = True):
+    """The pixel-space DCGAN of ``spec`` (e.g. ``profile.pixel_gan(seconds)``), trained on the
+    training images, cached. Returns ``(G, history, snapshots)``; the history's last row holds the
+    steps reached."""
     from .gan import train_pixel_gan
 
-    if max_seconds <= 0:
-        raise ValueError(f"max_seconds must be > 0, got {max_seconds}")
-    steps = profile.pixel_gan_max_steps
-    spec = PixelGANSpec(steps=steps, max_seconds=max(1, round(max_seconds)), snapshot_every=max(1, steps // 10),
-                        dataset=data.name, train_size=profile.train_size)
+    if (spec.dataset, spec.train_size or 60000) != (data.name, len(data.train)):
+        raise ValueError(f"the spec is for {spec.dataset!r} with {spec.train_size} images, the data differs")
 
     def train(model):
         G, _, history, snaps = train_pixel_gan(data.train.images, spec, progress)

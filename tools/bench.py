@@ -49,7 +49,7 @@ def _new_ae():
     torch.manual_seed(0)
     model = AutoEncoder(MAIN_AE.latent_dim, MAIN_AE.channels, MAIN_AE.fc_layers, MAIN_AE.fc_width).to(
         memory_format=torch.channels_last)
-    return model, adam_optimizer(model.parameters(), 4e-3, "cpu")  # as train_autoencoder
+    return model, adam_optimizer(model.parameters(), MAIN_AE.lr, "cpu")  # as train_autoencoder
 
 
 def tensor_epoch_seconds(images: torch.Tensor, batch_size: int, max_batches: int) -> tuple[float, int]:
