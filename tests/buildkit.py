@@ -82,13 +82,14 @@ def fetch(dims):
 def two_sections(folder: Path, gate: Path) -> list[Path]:
     """The report the build tests build, two notebooks like the real ones.
 
-    ``01_small_codes``: one autoencoder per latent size 2, 3, 4, each from the cache (trained and
-    cached the first time); records their test MSE (from the cached training history, and as
+    ``01_small_codes``: one autoencoder per latent size 2, 3, 4 and a latent GAN on the codes of
+    the last, each from the cache (trained and cached the first time); records their test MSE and
+    the mean of the GAN's samples (from the cached training history, and as
     computed by each model on noisy test images, which depends on the cached weights and on the
     random numbers drawn after the model was fetched: a resumed build matches a fresh one only
     if loading a model gives the weights and random stream that training it gave) and an answer
     row; shows a figure and a table under its section title; then waits for ``gate`` (see
-    :func:`wait_for`) and fetches a fourth autoencoder (latent size 5), recorded under
+    :func:`wait_for`) and fetches one more autoencoder (latent size 5), recorded under
     ``after_the_gate``.
 
     ``02_second_section``: a second kernel adds its own section, numbers and answer row.
@@ -96,12 +97,17 @@ def two_sections(folder: Path, gate: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     first = notebook(folder / "01_small_codes.ipynb", [
         ("code", "import matplotlib.pyplot as plt\nimport pandas as pd\nimport torch\n\n"
-                 "from helpers import notebook, zoo\nfrom helpers.training import decode, latent_codes\n\n"
+                 "from helpers import notebook, zoo\nfrom helpers.gan import sample_codes\n"
+                 "from helpers.training import decode, latent_codes\n\n"
                  + FETCH),
         ("markdown", "# Small codes (S1)\n\nTiny autoencoders, trained once and cached; noise σ ≥ 0.1."),
         ("code", f"profile, device, data, section = notebook.setup(1, 's1', PROFILE, {SIZES})\n"
                  "torch.manual_seed(0)\n"
                  "table, numbers = fetch((2, 3, 4))\n"
+                 "ae = zoo.get_autoencoder(profile, data, latent_dim=4, fc_layers=0, progress=False)[0]\n"
+                 "gan = profile.latent_gan(ae.spec, steps=30)\n"
+                 "G = zoo.get_latent_gan(profile, gan, latent_codes(ae.encoder, data.train.images), progress=False)[0]\n"
+                 "numbers['gan_sample_mean'] = float(sample_codes(G, 256, seed=1).mean())\n"
                  "section.record(numbers)\n"
                  "mse = numbers['test_mse_by_d']\n"
                  "section.answer_row('1a. Error against size', 'It falls as the code grows', "

@@ -47,8 +47,8 @@ def _document_text(report: Path) -> str:
 @pytest.mark.slow
 def test_smoke_report_survives_a_kill_and_resumes(tmp_path, monkeypatch):
     """``python -m tools.build`` killed (SIGKILL to the build and its kernel) in its first
-    notebook, once that notebook has cached three models and recorded its numbers, installs
-    nothing. The next build reuses those models untouched (same files, same mtimes; a temporary
+    notebook, once that notebook has cached four models (three autoencoders, a latent GAN) and
+    recorded its numbers, installs nothing. The next build reuses those models untouched (same files, same mtimes; a temporary
     file a killed checkpoint write leaves is cleaned up), trains only the one it lacks, computes
     exactly the numbers the killed build computed with freshly trained models, drops values an
     earlier run left in metrics.json, records provenance and page counts, installs the executed
@@ -66,7 +66,7 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path, monkeypatch):
     proc = buildkit.start_build(notebooks, dict(os.environ))
     buildkit.kill_build(proc, kernel=buildkit.wait_at_gate(proc, gate))
     before = _checkpoints(artifacts)
-    assert len(before) == 3, f"notebook 1 caches three models before its gate, found {sorted(before)}"
+    assert len(before) == 4, f"notebook 1 caches three autoencoders and a GAN before its gate, found {sorted(before)}"
     installed = [p for folder in (report, tmp_path / "figures") if folder.exists()
                  for p in folder.rglob("*") if p.is_file()]
     assert installed == [], "a killed build must not install anything"
@@ -85,7 +85,7 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path, monkeypatch):
     out = "\n".join(log)
     after = _checkpoints(artifacts)
     assert all(after.get(name) == mtime for name, mtime in before.items()), "a cached model was retrained"
-    assert len(after) == 4, "the model after the gate is trained and cached"
+    assert len(after) == 5, "the model after the gate is trained and cached"
     assert not list(artifacts.glob(".*.tmp")), "half-written files left behind"
     import torch
 
@@ -101,7 +101,7 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path, monkeypatch):
     prov = metrics["provenance"]
     assert prov["profile"] == "smoke"
     assert prov["packages"]["torch"].startswith("2.")  # resolved versions, as pip freeze
-    assert prov["cache"] == {"trained": 1, "loaded_from_earlier_runs": 3}
+    assert prov["cache"] == {"trained": 1, "loaded_from_earlier_runs": 4}
     names = [nb.name for nb in notebooks]
     assert sorted(prov["notebook_seconds"]) == names
     assert sorted(p.name for p in (report / "executed").iterdir()) == names
