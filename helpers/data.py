@@ -213,3 +213,22 @@ def per_digit_indices(labels: torch.Tensor, per_digit: int = 2, offset: int = 0)
             raise ValueError(f"only {len(pool)} examples of digit {digit} after offset {offset}")
         out.append(pool)
     return torch.cat(out)
+
+
+def random_affine(images: torch.Tensor, copies: int, generator: torch.Generator, shift: float = 2.0,
+                  degrees: float = 12.0, scale: float = 0.1) -> torch.Tensor:
+    """``images`` followed by ``copies`` randomly moved versions of them (each image shifted by up
+    to ``shift`` pixels, rotated by up to ``degrees`` and scaled by up to ``scale``, uniformly):
+    (N, 1, 32, 32) -> ((copies + 1) N, 1, 32, 32), seeded by ``generator``."""
+    if copies < 0:
+        raise ValueError(f"copies must be >= 0, got {copies}")
+    n, out = len(images), [images]
+    for _ in range(copies):
+        angle, size, move = (torch.rand(n, generator=generator) * 2 - 1 for _ in range(3))
+        angle, size = angle * degrees * torch.pi / 180, 1 + size * scale
+        cos, sin = torch.cos(angle) / size, torch.sin(angle) / size
+        move = torch.stack([move, torch.rand(n, generator=generator) * 2 - 1], 1) * shift * 2 / images.shape[-1]
+        theta = torch.stack([torch.stack([cos, -sin, move[:, 0]], 1), torch.stack([sin, cos, move[:, 1]], 1)], 1)
+        grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
+        out.append(F.grid_sample(images, grid, align_corners=False))
+    return torch.cat(out)

@@ -156,10 +156,6 @@ class Section:
         self._headlines: list[dict] = []
 
     @property
-    def next_figure(self) -> str:
-        return f"Figure {self.number}.{self._figures + 1}"
-
-    @property
     def next_table(self) -> str:
         return f"Table {self.number}.{self._tables + 1}"
 

@@ -5,18 +5,32 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy import sparse
-from sklearn.neighbors import NearestNeighbors
+from sklearn.decomposition import PCA
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+
+
+def graph_coordinates(codes: torch.Tensor, components: int | None = None, fit_rows: int | None = None) -> np.ndarray:
+    """Codes (N, d) standardised per coordinate and, when ``components`` < d, projected on their
+    leading principal components (fitted on the first ``fit_rows`` rows, default all): the
+    space in which the graph's and the nearest-neighbour vote's distances are measured."""
+    z = codes.detach().cpu().double().numpy()
+    if z.ndim != 2:
+        raise ValueError(f"need (N, d) codes, got shape {z.shape}")
+    fit = z[:fit_rows]
+    z = (z - fit.mean(0)) / fit.std(0).clip(1e-12)
+    if components and components < z.shape[1]:
+        z = PCA(components, random_state=0).fit(z[:fit_rows]).transform(z)
+    return z
 
 
 class CodeGraph:
     """The symmetric, normalised kNN affinity S = D^-1/2 W D^-1/2 of ``codes`` (N, d), built once
-    and reused for every labelled subset. Codes are standardised per coordinate first."""
+    and reused for every labelled subset, in the coordinates of :func:`graph_coordinates`."""
 
-    def __init__(self, codes: torch.Tensor, k: int = 10):
-        z = codes.detach().cpu().double().numpy()
-        if z.ndim != 2 or len(z) <= k:
-            raise ValueError(f"need (N > k, d) codes, got shape {z.shape} with k={k}")
-        z = (z - z.mean(0)) / z.std(0).clip(1e-12)
+    def __init__(self, codes: torch.Tensor, k: int = 10, components: int | None = None):
+        z = graph_coordinates(codes, components)
+        if len(z) <= k:
+            raise ValueError(f"need more than k={k} codes, got {len(z)}")
         dist, idx = NearestNeighbors(n_neighbors=k + 1).fit(z).kneighbors(z)
         dist, idx = dist[:, 1:], idx[:, 1:]  # drop each point itself
         sigma = np.median(dist[:, -1])
@@ -39,3 +53,13 @@ class CodeGraph:
         for _ in range(iterations):
             f = alpha * (self.S @ f) + (1 - alpha) * y
         return f.argmax(1)
+
+
+def neighbour_vote_accuracy(train_codes: torch.Tensor, train_labels: torch.Tensor, test_codes: torch.Tensor,
+                            test_labels: torch.Tensor, k: int = 10, components: int | None = None) -> float:
+    """Test accuracy of a ``k``-nearest-neighbour vote among *all* labelled training codes, in the
+    graph's coordinates: how far the neighbourhoods that label spreading follows agree with the
+    digits when every label is known."""
+    z = graph_coordinates(torch.cat([train_codes, test_codes]), components, fit_rows=len(train_codes))
+    vote = KNeighborsClassifier(k).fit(z[:len(train_codes)], train_labels.cpu().numpy())
+    return float(vote.score(z[len(train_codes):], test_labels.cpu().numpy()))

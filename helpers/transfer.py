@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data import random_affine
 from .models import Encoder, EncoderClassifier
 from .training import accuracy, latent_codes, seeded, sum_dtype, train_classifier
 
@@ -51,6 +52,20 @@ class HeadSettings:
     weight_decay: float = 1e-4
     epochs: int = 300
     batch_size: int = 64
+
+
+class HiddenFeatures(nn.Module):
+    """A frozen encoder's last hidden layer (the flattened conv map when it has no FC layers):
+    what it computes just before the linear map to its code, offered to the head in place of the
+    code. ``latent_dim`` is that layer's width, so the frozen arm's machinery applies unchanged."""
+
+    def __init__(self, encoder: Encoder):
+        super().__init__()
+        self.encoder = encoder
+        self.latent_dim = encoder.fc[-1].in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder.fc[:-1](self.encoder.conv(x).flatten(1))
 
 
 class _CodeHead(nn.Module):
@@ -373,3 +388,60 @@ def training_curves(encoder: Encoder, data, budget: int, arms, settings: HeadSet
                                 curve_every=max(1, settings.epochs // points), pretrained_stats=stats)
         out[arm] = pd.DataFrame(history.rows)
     return out
+
+
+def stratified_folds(labels: torch.Tensor, folds: int) -> torch.Tensor:
+    """The fold (0 .. folds - 1) of each example, every class dealt evenly over the folds."""
+    labels = labels.cpu()
+    fold = torch.empty(len(labels), dtype=torch.long)
+    for c in labels.unique():
+        members = (labels == c).nonzero().flatten()
+        fold[members] = torch.arange(len(members)) % folds
+    return fold
+
+
+def frozen_variants(encoder: Encoder, data, budgets, subsets, variants: dict[str, tuple[bool, int]],
+                    settings: HeadSettings = HeadSettings(), folds: int = 5, n_unlabelled: int = 5000,
+                    progress: bool = True):
+    """The frozen arm in each variant ``{name: (hidden_layer, copies)}``: the head reads the code
+    or, with ``hidden_layer``, the encoder's last hidden layer (:class:`HiddenFeatures`), and
+    trains on the labelled images plus ``copies`` randomly moved versions of each
+    (:func:`~helpers.data.random_affine`, through the frozen encoder), for as many updates as
+    without copies (``settings.epochs / (copies + 1)`` epochs). Each (budget, subset) is scored
+    by ``folds``-fold cross-validation inside its labelled images (no test label involved) and
+    on the test set. Returns a DataFrame: variant, labels, subset, cv_acc, test_acc."""
+    import pandas as pd
+    from dataclasses import replace
+
+    rows = []
+    for name, (hidden_layer, copies) in variants.items():
+        features = HiddenFeatures(encoder) if hidden_layer else encoder
+        vs = replace(settings, epochs=max(1, round(settings.epochs / (copies + 1))))
+        unlabelled = data.train.images[:n_unlabelled]
+        stats = code_statistics(features, unlabelled)
+        jobs, held_out = [], []
+        for budget in budgets:
+            for subset in subsets:
+                idx = balanced_subset(data.train.labels, budget, seed=subset).to(data.train.images.device)
+                x, y = data.train.images[idx], data.train.labels[idx]
+                if torch.bincount(y.cpu()).min() < folds:
+                    raise ValueError(f"{folds}-fold cross-validation needs at least {folds} labelled images per "
+                                     f"class; a budget of {budget} has fewer")
+                fold = stratified_folds(y, folds).to(x.device)
+                gen = torch.Generator().manual_seed(subset)
+                for f in [*range(folds), None]:  # None: all labelled images, scored on the test set
+                    train = fold != f if f is not None else torch.ones_like(fold, dtype=torch.bool)
+                    jobs.append((random_affine(x[train], copies, gen), y[train].repeat(copies + 1), subset))
+                    held_out.append((budget, subset, f, x[fold == f], y[fold == f]))
+        runs = frozen_arm_batched(features, jobs, vs, unlabelled, latent_codes(features, data.test.images),
+                                  data.test.labels, stats, progress)
+        scores: dict = {}
+        for (budget, subset, f, x, y), (model, test_acc) in zip(held_out, runs):
+            cv, _ = scores.setdefault((budget, subset), ([], None))
+            if f is None:
+                scores[budget, subset] = (cv, test_acc)
+            else:
+                cv.append(accuracy(model, x, y) * len(y))
+        rows += [{"variant": name, "labels": b, "subset": s, "cv_acc": sum(cv) / b, "test_acc": test_acc}
+                 for (b, s), (cv, test_acc) in scores.items()]
+    return pd.DataFrame(rows)

@@ -20,7 +20,7 @@ def test_label_spreading_fills_in_two_clusters_from_one_label_each():
 
 
 def test_label_spreading_rejects_bad_settings():
-    with pytest.raises(ValueError, match="N > k"):
+    with pytest.raises(ValueError, match="more than k=10"):
         CodeGraph(torch.zeros(5, 2), k=10)
     graph = CodeGraph(torch.randn(50, 3), k=5)
     with pytest.raises(ValueError, match="alpha"):
@@ -35,3 +35,18 @@ def test_pca_reconstruction_is_exact_with_all_components_and_falls_with_d():
     assert mse[16] == pytest.approx(0.0, abs=1e-20)
     with pytest.raises(ValueError):
         pca_reconstruction_mse(x, x, [0])
+
+
+def test_neighbour_vote_and_graph_coordinates():
+    from helpers.semisupervised import graph_coordinates, neighbour_vote_accuracy
+
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0] * 6, [5.0] * 6])
+    labels = torch.arange(200) % 2
+    codes = centres[labels] + torch.randn(200, 6, generator=gen)
+    assert neighbour_vote_accuracy(codes[:150], labels[:150], codes[150:], labels[150:], k=5) == 1.0
+    shuffled = labels[torch.randperm(200, generator=gen)]
+    assert neighbour_vote_accuracy(codes[:150], shuffled[:150], codes[150:], labels[150:], k=5) < 0.8
+    z = graph_coordinates(codes, components=2)
+    assert z.shape == (200, 2) and graph_coordinates(codes, components=10).shape == (200, 6)
+    np.testing.assert_allclose(graph_coordinates(codes).std(0), 1.0, rtol=1e-6)

@@ -128,3 +128,67 @@ def test_protocol_arms_and_head_then_finetune_start(mnist_small):
     assert abs(got - alone) <= 2 / len(test.labels)
     with pytest.raises(ValueError, match="arms must be among"):
         run_protocol(pretrained, data, [10], range(1), ("frozen", "probe"), settings, progress=False)
+
+
+def test_hidden_features_are_what_the_code_is_computed_from():
+    from helpers.transfer import HiddenFeatures
+
+    torch.manual_seed(0)
+    for fc_layers, width in ((2, 24), (0, 64 * 16)):
+        encoder = Encoder(5, fc_layers=fc_layers, fc_width=24)
+        hidden = HiddenFeatures(encoder)
+        x = torch.rand(3, 1, 32, 32)
+        assert hidden.latent_dim == width and hidden(x).shape == (3, width)
+        torch.testing.assert_close(encoder.fc[-1](hidden(x)), encoder(x))
+
+
+def test_stratified_folds_deal_every_class_evenly():
+    from helpers.transfer import stratified_folds
+
+    labels = torch.tensor([0] * 5 + [1] * 10 + [2] * 7)
+    fold = stratified_folds(labels, 5)
+    for c, n in ((0, 5), (1, 10), (2, 7)):
+        counts = torch.bincount(fold[labels == c], minlength=5)
+        assert counts.sum() == n and counts.max() - counts.min() <= 1
+
+
+def test_frozen_variants_score_inside_the_labels_and_match_the_frozen_arm(mnist_small):
+    """The plain-code variant trained on all labelled images is exactly the protocol's frozen arm;
+    the cross-validated score comes from held-out labelled images only; too few labels per class
+    for the folds is refused."""
+    from types import SimpleNamespace
+
+    from helpers.transfer import frozen_variants, run_protocol
+
+    train, test = mnist_small
+    torch.manual_seed(0)
+    pretrained = Encoder(6, fc_layers=1, fc_width=32)
+    data = SimpleNamespace(train=train, test=test)
+    settings = HeadSettings(hidden=(16,), epochs=40)
+    variants = {"code": (False, 0), "hidden + copies": (True, 2)}
+    tried = frozen_variants(pretrained, data, [30], range(2), variants, settings, folds=3, n_unlabelled=128,
+                            progress=False)
+    assert len(tried) == 4 and set(tried.variant) == set(variants)
+    assert tried.cv_acc.between(0, 1).all() and (tried.cv_acc * 30).sub((tried.cv_acc * 30).round()).abs().max() < 1e-9
+    frozen = run_protocol(pretrained, data, [30], range(2), ("frozen",), settings, n_unlabelled=128, progress=False)
+    for s in range(2):
+        got = tried.query(f"variant == 'code' and subset == {s}").test_acc.item()
+        assert abs(got - frozen.query(f"subset == {s}").test_acc.item()) <= 2 / len(test)
+    with pytest.raises(ValueError, match="per class"):
+        frozen_variants(pretrained, data, [20], range(1), variants, settings, folds=3, progress=False)
+
+
+def test_random_affine_keeps_the_originals_and_is_seeded():
+    from helpers.data import random_affine
+
+    x = torch.zeros(4, 1, 32, 32)
+    x[:, :, 12:20, 14:18] = 1.0
+    moved = random_affine(x, 3, torch.Generator().manual_seed(0))
+    assert moved.shape == (16, 1, 32, 32)
+    torch.testing.assert_close(moved[:4], x)
+    assert not torch.equal(moved[4:8], x)  # the copies moved
+    assert (moved[4:].sum((1, 2, 3)) - x.sum((1, 2, 3)).repeat(3)).abs().max() < 0.25 * x[0].sum()  # the ink stays
+    torch.testing.assert_close(random_affine(x, 3, torch.Generator().manual_seed(0)), moved)
+    assert torch.equal(random_affine(x, 0, torch.Generator()), x)
+    with pytest.raises(ValueError, match="copies"):
+        random_affine(x, -1, torch.Generator())
