@@ -215,8 +215,12 @@ def per_digit_indices(labels: torch.Tensor, per_digit: int = 2, offset: int = 0)
     return torch.cat(out)
 
 
-def random_affine(images: torch.Tensor, copies: int, generator: torch.Generator, shift: float = 2.0,
-                  degrees: float = 12.0, scale: float = 0.1) -> torch.Tensor:
+# how far random_affine moves an image by default: pixels, degrees, relative size
+MOVES = {"shift": 2.0, "degrees": 12.0, "scale": 0.1}
+
+
+def random_affine(images: torch.Tensor, copies: int, generator: torch.Generator, shift: float = MOVES["shift"],
+                  degrees: float = MOVES["degrees"], scale: float = MOVES["scale"]) -> torch.Tensor:
     """``images`` followed by ``copies`` randomly moved versions of them (each image shifted by up
     to ``shift`` pixels, rotated by up to ``degrees`` and scaled by up to ``scale``, uniformly):
     (N, 1, 32, 32) -> ((copies + 1) N, 1, 32, 32), seeded by ``generator``."""

@@ -391,12 +391,14 @@ def training_curves(encoder: Encoder, data, budget: int, arms, settings: HeadSet
 
 
 def stratified_folds(labels: torch.Tensor, folds: int) -> torch.Tensor:
-    """The fold (0 .. folds - 1) of each example, every class dealt evenly over the folds."""
+    """The fold (0 .. folds - 1) of each example: every class dealt evenly over the folds, and the
+    folds as even in size as the classes allow."""
     labels = labels.cpu()
-    fold = torch.empty(len(labels), dtype=torch.long)
-    for c in labels.unique():
+    fold, offset = torch.empty(len(labels), dtype=torch.long), 0
+    for c in labels.unique():  # each class continues where the last one stopped, so the folds stay even
         members = (labels == c).nonzero().flatten()
-        fold[members] = torch.arange(len(members)) % folds
+        fold[members] = (torch.arange(len(members)) + offset) % folds
+        offset += len(members)
     return fold
 
 
@@ -406,8 +408,8 @@ def frozen_variants(encoder: Encoder, data, budgets, subsets, variants: dict[str
     """The frozen arm in each variant ``{name: (hidden_layer, copies)}``: the head reads the code
     or, with ``hidden_layer``, the encoder's last hidden layer (:class:`HiddenFeatures`), and
     trains on the labelled images plus ``copies`` randomly moved versions of each
-    (:func:`~helpers.data.random_affine`, through the frozen encoder), for as many updates as
-    without copies (``settings.epochs / (copies + 1)`` epochs). Each (budget, subset) is scored
+    (:func:`~helpers.data.random_affine`, through the frozen encoder) for
+    ``settings.epochs / (copies + 1)`` epochs: about as many examples seen as without copies. Each (budget, subset) is scored
     by ``folds``-fold cross-validation inside its labelled images (no test label involved) and
     on the test set. Returns a DataFrame: variant, labels, subset, cv_acc, test_acc."""
     import pandas as pd

@@ -50,3 +50,11 @@ def test_neighbour_vote_and_graph_coordinates():
     z = graph_coordinates(codes, components=2)
     assert z.shape == (200, 2) and graph_coordinates(codes, components=10).shape == (200, 6)
     np.testing.assert_allclose(graph_coordinates(codes).std(0), 1.0, rtol=1e-6)
+    # statistics (and components) from the first rows only: those rows are centred, the rest are not
+    shifted = torch.cat([codes[:150], codes[150:] + 3.0])
+    fitted = graph_coordinates(shifted, fit_rows=150)
+    np.testing.assert_allclose(fitted[:150].mean(0), 0.0, atol=1e-9)
+    assert (fitted[150:].mean(0) > 0.5).all()
+    from helpers.semisupervised import CodeGraph
+
+    assert (CodeGraph(codes, k=5, components=1).S != CodeGraph(codes, k=5).S).nnz > 0

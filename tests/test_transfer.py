@@ -150,15 +150,18 @@ def test_stratified_folds_deal_every_class_evenly():
     for c, n in ((0, 5), (1, 10), (2, 7)):
         counts = torch.bincount(fold[labels == c], minlength=5)
         assert counts.sum() == n and counts.max() - counts.min() <= 1
+    sizes = torch.bincount(stratified_folds(torch.tensor([0, 0, 1, 1, 2, 2]), 4), minlength=4)
+    assert sizes.max() - sizes.min() <= 1  # leftovers of each class do not pile up in the first folds
 
 
-def test_frozen_variants_score_inside_the_labels_and_match_the_frozen_arm(mnist_small):
-    """The plain-code variant trained on all labelled images is exactly the protocol's frozen arm;
-    the cross-validated score comes from held-out labelled images only; too few labels per class
-    for the folds is refused."""
+def test_frozen_variants_score_inside_the_labels_and_match_the_frozen_arm(mnist_small, monkeypatch):
+    """Each fold's head trains on the other folds' images (and their moved copies) only, and is
+    scored on its own fold, weighted by the fold's size; the plain-code variant trained on all
+    labelled images is exactly the protocol's frozen arm; too few labels per class is refused."""
     from types import SimpleNamespace
 
-    from helpers.transfer import frozen_variants, run_protocol
+    from helpers import transfer
+    from helpers.transfer import frozen_variants, run_protocol, stratified_folds
 
     train, test = mnist_small
     torch.manual_seed(0)
@@ -166,11 +169,30 @@ def test_frozen_variants_score_inside_the_labels_and_match_the_frozen_arm(mnist_
     data = SimpleNamespace(train=train, test=test)
     settings = HeadSettings(hidden=(16,), epochs=40)
     variants = {"code": (False, 0), "hidden + copies": (True, 2)}
-    tried = frozen_variants(pretrained, data, [30], range(2), variants, settings, folds=3, n_unlabelled=128,
+    calls = []
+    real = transfer.frozen_arm_batched
+
+    def spy(features, jobs, *args, **kwargs):
+        calls.append(jobs)
+        return real(features, jobs, *args, **kwargs)
+
+    monkeypatch.setattr(transfer, "frozen_arm_batched", spy)
+    tried = frozen_variants(pretrained, data, [40], range(2), variants, settings, folds=3, n_unlabelled=128,
                             progress=False)
     assert len(tried) == 4 and set(tried.variant) == set(variants)
-    assert tried.cv_acc.between(0, 1).all() and (tried.cv_acc * 30).sub((tried.cv_acc * 30).round()).abs().max() < 1e-9
-    frozen = run_protocol(pretrained, data, [30], range(2), ("frozen",), settings, n_unlabelled=128, progress=False)
+    # the fold jobs of subset 0, copies variant: originals are exactly the other folds' images
+    idx = balanced_subset(train.labels, 40, seed=0)
+    x, y = train.images[idx], train.labels[idx]
+    fold = stratified_folds(y, 3)
+    for f, (images, labels, seed) in enumerate(calls[1][:3]):
+        kept = fold != f
+        assert seed == 0 and len(images) == 3 * int(kept.sum())
+        torch.testing.assert_close(images[:int(kept.sum())], x[kept])
+        assert torch.equal(labels, y[kept].repeat(3))
+    # folds of 14/13/13 images: the score is the share of all 40 held-out images read correctly
+    assert sorted(torch.bincount(fold).tolist()) == [13, 13, 14]
+    assert ((tried.cv_acc * 40).sub((tried.cv_acc * 40).round()).abs() < 1e-9).all()
+    frozen = run_protocol(pretrained, data, [40], range(2), ("frozen",), settings, n_unlabelled=128, progress=False)
     for s in range(2):
         got = tried.query(f"variant == 'code' and subset == {s}").test_acc.item()
         assert abs(got - frozen.query(f"subset == {s}").test_acc.item()) <= 2 / len(test)
