@@ -409,18 +409,24 @@ def frozen_variants(encoder: Encoder, data, budgets, subsets, variants: dict[str
     or, with ``hidden_layer``, the encoder's last hidden layer (:class:`HiddenFeatures`), and
     trains on the labelled images plus ``copies`` randomly moved versions of each
     (:func:`~helpers.data.random_affine`, through the frozen encoder) for
-    ``settings.epochs / (copies + 1)`` epochs: about as many examples seen as without copies. Each (budget, subset) is scored
-    by ``folds``-fold cross-validation inside its labelled images (no test label involved) and
-    on the test set. Returns a DataFrame: variant, labels, subset, cv_acc, test_acc."""
-    import pandas as pd
+    ``settings.epochs / (copies + 1)`` epochs: about as many examples seen as without copies.
+    Each (budget, subset) is scored by ``folds``-fold cross-validation inside its labelled images
+    (no test label involved) and on the test set. Returns a DataFrame: variant, labels, subset,
+    cv_acc, test_acc."""
+    from collections import defaultdict
     from dataclasses import replace
 
+    import pandas as pd
+
+    unlabelled = data.train.images[:n_unlabelled]
+    layers = {}  # per layer read: the feature module, its statistics and the test images' features
+    for hidden_layer in {h for h, _ in variants.values()}:
+        features = HiddenFeatures(encoder) if hidden_layer else encoder
+        layers[hidden_layer] = (features, code_statistics(features, unlabelled),
+                                latent_codes(features, data.test.images))
     rows = []
     for name, (hidden_layer, copies) in variants.items():
-        features = HiddenFeatures(encoder) if hidden_layer else encoder
-        vs = replace(settings, epochs=max(1, round(settings.epochs / (copies + 1))))
-        unlabelled = data.train.images[:n_unlabelled]
-        stats = code_statistics(features, unlabelled)
+        features, stats, test_features = layers[hidden_layer]
         jobs, held_out = [], []
         for budget in budgets:
             for subset in subsets:
@@ -434,16 +440,15 @@ def frozen_variants(encoder: Encoder, data, budgets, subsets, variants: dict[str
                 for f in [*range(folds), None]:  # None: all labelled images, scored on the test set
                     train = fold != f if f is not None else torch.ones_like(fold, dtype=torch.bool)
                     jobs.append((random_affine(x[train], copies, gen), y[train].repeat(copies + 1), subset))
-                    held_out.append((budget, subset, f, x[fold == f], y[fold == f]))
-        runs = frozen_arm_batched(features, jobs, vs, unlabelled, latent_codes(features, data.test.images),
-                                  data.test.labels, stats, progress)
-        scores: dict = {}
-        for (budget, subset, f, x, y), (model, test_acc) in zip(held_out, runs):
-            cv, _ = scores.setdefault((budget, subset), ([], None))
-            if f is None:
-                scores[budget, subset] = (cv, test_acc)
+                    held_out.append((budget, subset, None if f is None else (x[~train], y[~train])))
+        per_copy = replace(settings, epochs=max(1, round(settings.epochs / (copies + 1))))
+        runs = frozen_arm_batched(features, jobs, per_copy, unlabelled, test_features, data.test.labels, stats, progress)
+        correct, test_acc = defaultdict(float), {}
+        for (budget, subset, fold_images), (model, acc) in zip(held_out, runs):
+            if fold_images is None:
+                test_acc[budget, subset] = acc
             else:
-                cv.append(accuracy(model, x, y) * len(y))
-        rows += [{"variant": name, "labels": b, "subset": s, "cv_acc": sum(cv) / b, "test_acc": test_acc}
-                 for (b, s), (cv, test_acc) in scores.items()]
+                correct[budget, subset] += accuracy(model, *fold_images) * len(fold_images[1])
+        rows += [{"variant": name, "labels": b, "subset": s, "cv_acc": correct[b, s] / b, "test_acc": acc}
+                 for (b, s), acc in test_acc.items()]
     return pd.DataFrame(rows)
