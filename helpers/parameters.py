@@ -20,8 +20,8 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    """What a parameter may be: ``kind`` is ``int``, ``float``, ``str`` or ``"ints"`` (a non-empty
-    list of integers); ``low``/``high`` bound numbers (inclusive), ``choices`` bound strings;
+    """What a parameter may be: ``kind`` is ``int``, ``float``, ``str``, ``"ints"`` or ``"floats"``
+    (a non-empty list of integers or numbers); ``low``/``high`` bound numbers (inclusive), ``choices`` bound strings;
     ``optional``: ``None`` is allowed (the profile's default)."""
 
     kind: object
@@ -31,13 +31,14 @@ class Param:
     optional: bool = False
 
     def describe(self) -> str:
-        what = {int: "an integer", float: "a number", str: "a string", "ints": "a non-empty list of integers"}[self.kind]
+        what = {int: "an integer", float: "a number", str: "a string", "ints": "a non-empty list of integers",
+                "floats": "a non-empty list of numbers"}[self.kind]
         if self.choices:
             what = "one of " + ", ".join(repr(c) for c in self.choices)
         bounds = [f">= {self.low:g}" if self.low is not None else "", f"<= {self.high:g}" if self.high is not None else ""]
         bounds = " and ".join(b for b in bounds if b)
         if bounds:
-            what += f" ({'each ' if self.kind == 'ints' else ''}{bounds})"
+            what += f" ({'each ' if self.kind in ('ints', 'floats') else ''}{bounds})"
         return what + (", or None for the profile's default" if self.optional else "")
 
     def parse(self, value):
@@ -50,10 +51,10 @@ class Param:
             if self.optional:
                 return None
             raise ValueError("is required")
-        if self.kind == "ints":
+        if self.kind in ("ints", "floats"):
             if not isinstance(value, (list, tuple)) or not value:
                 raise ValueError("is not a non-empty list")
-            return [self._number(v, int) for v in value]
+            return [self._number(v, int if self.kind == "ints" else float) for v in value]
         if self.kind == str:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise ValueError("is not allowed")

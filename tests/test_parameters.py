@@ -40,3 +40,14 @@ def test_a_misspelt_parameter_is_an_error_not_a_warning():
         check_parameters(_ns(LATENT_DIM=[4], In=["", "import os", injected]), **SCHEMA)
     # upper-case constants that a notebook imports or defines itself are not parameters
     check_parameters(_ns(MASKS=("a", "b"), D=10, In=["", "# Parameters\nPROFILE = \"smoke\"\n"]), **SCHEMA)
+
+
+def test_a_list_of_numbers_is_parsed_checked_and_made_float():
+    schema = dict(WEIGHTS=Param("floats", low=0))
+    ns = {"WEIGHTS": "[0, 0.3, 3]"}
+    check_parameters(ns, **schema)
+    assert ns["WEIGHTS"] == [0.0, 0.3, 3.0] and all(isinstance(w, float) for w in ns["WEIGHTS"])
+    with pytest.raises(ParameterError, match=r"WEIGHTS=\[-1\] .*out of range.*each >= 0"):
+        check_parameters({"WEIGHTS": [-1]}, **schema)
+    with pytest.raises(ParameterError, match="not a non-empty list"):
+        check_parameters({"WEIGHTS": 0.3}, **schema)
