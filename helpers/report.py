@@ -95,6 +95,12 @@ def plural(n: int, word: str, plural_word: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"
 
 
+def join_words(items) -> str:
+    """``["0", "0.3", "1"]`` -> "0, 0.3 and 1" (a single item alone, none: "")."""
+    items = [str(i) for i in items]
+    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
 def answer_rows(metrics: dict, headlines: bool = False) -> list[dict]:
     """The answer rows every notebook recorded (``Section.answer_row``), in question order; with
     ``headlines`` also the extras' headline numbers (``Section.headline``) after them."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.report import Section, answers_markdown, plural
+from helpers.report import Section, answers_markdown, join_words, plural
 
 ROOT = Path(__file__).resolve().parent.parent
 # words a grader should never meet in the PDF: self-set targets, plural templates, build commands,
@@ -23,6 +23,12 @@ def pdf_pages(path: Path) -> list[str]:
     from pypdf import PdfReader
 
     return [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+
+
+def test_join_words():
+    assert join_words(["0", "0.3", "1"]) == "0, 0.3 and 1"
+    assert join_words([1, 3]) == "1 and 3"
+    assert join_words(["1"]) == "1" and join_words([]) == ""
 
 
 def test_plural():

@@ -1,6 +1,6 @@
 """The classification accuracy score of Q5's digit generator at several auxiliary-classifier weights
 (argv): a classifier with the evaluator's architecture and budget trained only on 60,000 generated
-digits, tested on the real test images, exactly as Q5 computes it for its chosen weight.
+digits, tested on the real test images, exactly as Q5 computes it for each weight.
 Run from the project root: .venv/bin/python benchmarks/outside_build/digit_gan_cas.py 0 0.3 1 3"""
 import sys
 
