@@ -169,6 +169,15 @@ def test_greek_letters_reach_the_pdf_as_math():
     assert r"\ensuremath{\sigma}=0.2" in tex and r"\ensuremath{\lambda} \ensuremath{\geq} 1" in tex
 
 
+def test_front_page_is_unnumbered_so_question_n_is_section_n():
+    from tools.build import _postprocess_tex
+
+    numbered = _postprocess_tex("\\begin{document}\n\\section{Answers at a glance}\\label{a}\n\\section{Q1}",
+                                {"built": "2026-01-01", "profile": "smoke"})
+    assert "\\section*{Answers at a glance}" in numbered and "\\section{Q1}" in numbered, \
+        "the front page is unnumbered, so that question 1 is section 1"
+
+
 def test_bench_build_time_row_leaves_out_every_extras_notebook():
     from tools.bench import build_time_summary
 

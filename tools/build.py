@@ -193,9 +193,11 @@ def appendix(prov: dict) -> str:
     cache = prov.get("cache", {})
     return f"""# Appendix: how this report was built
 
-Every number in this report was computed by one run of the notebooks, listed here; the same values
-are stored beside the report in machine-readable form. The run trained {cache.get('trained', 'n/a')} models
-and loaded {cache.get('loaded_from_earlier_runs', 'n/a')} from earlier runs.
+Every number in this report was computed by one run of the notebooks of the source version listed
+here; the same values are stored beside the report in machine-readable form. That run trained
+{cache.get('trained', 'n/a')} models and loaded {cache.get('loaded_from_earlier_runs', 'n/a')} that the same training
+code had trained and stored before (a stored model is reused only if its settings and training code are
+unchanged).
 
 | item | value |
 |:--|:------------|
@@ -253,6 +255,8 @@ def _postprocess_tex(tex: str, prov: dict) -> str:
     tex = _TABLE.sub(lambda m: ("\\begin{table}[H]\n{\\small " + m["caption"].strip() + "\\par}\n\\smallskip\n"
                                 "\\centering\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{table}"), tex)
     tex = _ANY_TABLE.sub(lambda m: ("\\begin{center}\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{center}"), tex)
+    # the front page is not numbered, so that question n is section n (figures n.1, n.2, ...)
+    tex = tex.replace("\\section{Answers at a glance}", "\\section*{Answers at a glance}", 1)
     tex = re.sub(r"(\\section\{Convolutional autoencoder)", lambda m: "\\clearpage\n" + m[1], tex, count=1)
     # the appendix follows the assignment part on the same page; the label marks where the part ends
     tex = re.sub(r"(\\section\{Appendix)", lambda m: "\\label{assignmentend}\n" + m[1], tex, count=1)
