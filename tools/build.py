@@ -246,7 +246,10 @@ def _postprocess_tex(tex: str, prov: dict) -> str:
                       "\\usepackage{float}\n\\geometry{margin=2cm}\n"
                       # a page of floats stacks them from the top instead of spreading them over the page
                       "\\makeatletter\\setlength{\\@fptop}{0pt}\\setlength{\\@fpsep}{18pt plus 6pt}"
-                      "\\setlength{\\@fpbot}{0pt plus 1fil}\\makeatother\n\\begin{document}", 1)
+                      "\\setlength{\\@fpbot}{0pt plus 1fil}\\makeatother\n"
+                      # a page of floats only when they fill most of it; otherwise they join the text
+                      "\\renewcommand{\\floatpagefraction}{0.8}\\renewcommand{\\topfraction}{0.85}"
+                      "\\renewcommand{\\textfraction}{0.1}\n\\begin{document}", 1)
     tex = tex.replace("\\documentclass[11pt]{article}", "\\documentclass[10pt]{article}", 1)
     tex = re.sub(r"\\maketitle", lambda _: "\\maketitle\n\\thispagestyle{empty}", tex, count=1)
     # every figure with its caption in one float; every table with its caption, unbroken
