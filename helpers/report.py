@@ -124,10 +124,8 @@ def answers_markdown(metrics: dict) -> str:
     rows = answer_rows(metrics)
     if not rows:
         return ""
-    intro = ("# Answers at a glance\n\nEach row answers one part of the assignment; the number that carries the "
-             "answer and the figure or table that shows it follow. All numbers come from the run that produced "
-             "this report.\n\n")
-    return intro + _markdown_table(["Question", "Answer", "Key number", "Evidence"],
+    # the column headers say what each row holds; the table must fit on the title page
+    return "# Answers at a glance\n\n" + _markdown_table(["Question", "Answer", "Key number", "Evidence"],
                                    [[r["question"], r["answer"], r.get("number", ""), r.get("where", "")] for r in rows],
                                    widths=(14, 36, 23, 8))
 
