@@ -25,6 +25,15 @@ ARCHIVES = {
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
+# sha256 of the four files extracted from those archives: what torchvision reads. It reads an
+# extracted file without asking where it came from, so each one present is checked against these,
+# whether or not its archive lies beside it (another dataset under MNIST's names is refused).
+EXTRACTED = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
 DATASETS = ("mnist", "fashion")
 FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
                    "bag", "ankle boot")
@@ -76,28 +85,28 @@ def check_archives(root: Path) -> None:
                 f"Delete it and provide a fresh copy.\n" + _instructions(raw))
 
 
-def check_extracted(root: Path, split: str | None = None) -> None:
-    """Raise :class:`MNISTUnavailable` naming any extracted file that differs from its verified
-    archive (truncated, or altered at the same size); torchvision would read it without asking."""
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return _stream_digest(f)
+
+
+def check_extracted(root: Path) -> None:
+    """Raise :class:`MNISTUnavailable`, in one line naming them, if any extracted MNIST file present
+    differs from the original (truncated, altered, or another dataset under MNIST's names)."""
     raw = Path(root) / "MNIST" / "raw"
-    for name in ARCHIVES:
-        if split and not name.startswith(split):
-            continue
-        archive, extracted = raw / name, raw / name.removesuffix(".gz")
-        if not (archive.exists() and extracted.exists()):
-            continue
-        with gzip.open(archive, "rb") as a, open(extracted, "rb") as e:
-            if _stream_digest(a) != _stream_digest(e):
-                raise MNISTUnavailable(
-                    f"MNIST file {extracted} differs from its archive {archive.name} (truncated or altered). "
-                    "Delete it; it is re-extracted from the archive on the next run.")
+    wrong = [name for name, sha in EXTRACTED.items() if (raw / name).exists() and _sha256(raw / name) != sha]
+    if wrong:
+        raise MNISTUnavailable(
+            f"{', '.join(wrong)} in {raw}: not the original MNIST (sha256 differs: another dataset under MNIST's "
+            "names, or a damaged copy); delete them, and they are extracted again from the verified .gz archives, "
+            "or set EX3_DATA to a folder that holds MNIST")
 
 
 def _mnist(root: Path, train: bool):
     from torchvision.datasets import MNIST
 
     check_archives(root)
-    check_extracted(root, "train" if train else "t10k")
+    check_extracted(root)
     raw = Path(root) / "MNIST" / "raw"
     try:
         return MNIST(str(root), train=train, download=True)
@@ -154,18 +163,35 @@ def _fashion(root: Path, train: bool):
                                f"{err}). Delete them so they are extracted again.") from err
 
 
+def tensor_digest(*tensors: torch.Tensor) -> str:
+    """SHA-256 over the dtype, shape and bytes of each tensor, in order: which data exactly."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        digest.update(f"{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
 @dataclass
 class Split:
-    """One MNIST split as tensors: ``images`` (N, 1, 32, 32) float in [0, 1], ``labels`` (N,)."""
+    """One MNIST split as tensors: ``images`` (N, 1, 32, 32) float in [0, 1], ``labels`` (N,).
+    ``digest``: SHA-256 of the images and labels as read from the files (:func:`load_mnist` sets
+    it); :meth:`fingerprint` falls back to one of the tensors themselves."""
 
     images: torch.Tensor
     labels: torch.Tensor
+    digest: str | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def subset(self, index: torch.Tensor) -> "Split":
         return Split(self.images[index], self.labels[index])
+
+    def fingerprint(self) -> str:
+        """Which images and labels these are: part of the cache key of every model trained on them."""
+        return self.digest or tensor_digest(self.images, self.labels)
 
 
 def pad_to_32(images_uint8: torch.Tensor) -> torch.Tensor:
@@ -189,7 +215,7 @@ def load_mnist(train: bool, limit: int | None = None, device: torch.device | str
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
         images, labels = images[:limit], labels[:limit]
-    return Split(pad_to_32(images).to(device), labels.long().to(device))
+    return Split(pad_to_32(images).to(device), labels.long().to(device), tensor_digest(images, labels))
 
 
 def batch_indices(n: int, batch_size: int, generator: torch.Generator | None = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 from .specs import OBJECTIVES, AutoencoderSpec, LatentGANSpec, PixelGANSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MNIST_SIZES = (60000, 10000)  # training and test images in MNIST (and in Fashion-MNIST)
 
 # every environment variable the project reads: the library and the tools read them through env() only; a
 # notebook's parameters cell reads EX3_PROFILE itself, so that papermill can override it
@@ -84,6 +85,16 @@ class Profile:
     pixel_gan_max_steps: int = 20000  # the pixel DCGAN stops at the latent GAN's wall time first
     # 08_fashion_mnist (appendix: the same pipeline on a second dataset)
     fashion_gan_steps: int = 2000
+
+    @property
+    def train_images(self) -> int:
+        """How many training images the notebooks see."""
+        return self.train_size or MNIST_SIZES[0]
+
+    @property
+    def test_images(self) -> int:
+        """How many test images the notebooks see."""
+        return self.test_size or MNIST_SIZES[1]
 
     def autoencoder(self, dataset: str = "mnist", **changes) -> AutoencoderSpec:
         """The report's autoencoder (Q1's choice, which Q2-Q5 build on) in this profile, with
@@ -192,7 +203,7 @@ def _validate(p: Profile) -> None:
                          f"got {p.gmm_components}")
     if p.gan_objective not in OBJECTIVES:
         raise ValueError(f"gan_objective must be one of {OBJECTIVES}, got {p.gan_objective!r}")
-    train_available = p.train_size or 60000
+    train_available = p.train_images
     for b in p.label_budgets:
         if b > train_available:
             raise ValueError(f"label budget {b} exceeds the {train_available} training images")

@@ -39,7 +39,10 @@ def _deep_merge(base: dict, update: dict) -> dict:
 
 
 def record_metrics(path: Path, updates: dict) -> dict:
-    """Deep-merge ``updates`` into the JSON file at ``path`` (atomically); returns the result."""
+    """Write each top-level key of ``updates`` (a notebook's section, the build's ``provenance``)
+    into the JSON file at ``path``, atomically, replacing that key's earlier value whole: what one
+    run recorded never mixes with what an earlier run left under the same key. Other keys stay, so
+    the build collects every notebook's section in one file. Returns the file's new content."""
     path = Path(path)
     current = {}
     if path.exists():
@@ -47,7 +50,7 @@ def record_metrics(path: Path, updates: dict) -> dict:
             current = json.loads(path.read_text())
         except json.JSONDecodeError:
             current = {}
-    merged = _deep_merge(current, _jsonable(updates))
+    merged = {**current, **_jsonable(updates)}
     atomic_write(path, lambda f: f.write(json.dumps(merged, indent=2, sort_keys=True) + "\n"), "w")
     return merged
 
@@ -106,8 +109,10 @@ def answer_rows(metrics: dict, headlines: bool = False) -> list[dict]:
     ``headlines`` also the extras' headline numbers (``Section.headline``) after them."""
     sections = [metrics[k] for k in sorted(metrics) if isinstance(metrics[k], dict)]
     rows = [row for s in sections for row in s.get("answers", [])]
-    if headlines:
-        rows += [row for s in sections for n in sorted(s.get("headlines", {}), key=int) for row in s["headlines"][n]]
+    if headlines:  # in section order (the number each notebook records them under), whatever the key
+        numbered = sorted(((int(n), s["headlines"][n]) for s in sections for n in s.get("headlines", {})),
+                          key=lambda pair: pair[0])
+        rows += [row for _, section_rows in numbered for row in section_rows]
     return rows
 
 
@@ -158,6 +163,7 @@ class Section:
         self._figures = self._tables = 0
         self._answers: list[dict] = []
         self._headlines: list[dict] = []
+        self._recorded: dict = {}  # everything this run recorded: metrics.json's section is this, whole
 
     @property
     def next_table(self) -> str:
@@ -212,5 +218,9 @@ class Section:
         display(Markdown(text))
 
     def record(self, values: dict) -> dict:
-        """Merge ``values`` under this section's key in the profile's ``metrics.json``."""
-        return record_metrics(self.metrics_path, {self.key: values})
+        """Add ``values`` to what this run recorded and write that, whole, under this section's key
+        in the profile's ``metrics.json``: a run by hand replaces what an earlier run of the
+        notebook left there rather than merging with it (its ``d`` values, say, never mix with
+        another run's); in the build, each notebook writes its own key beside the others'."""
+        _deep_merge(self._recorded, _jsonable(values))
+        return record_metrics(self.metrics_path, {self.key: self._recorded})

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from .models import CHANNELS, FC_WIDTH, AutoEncoder, DCGANGenerator, LatentGenerator
 
-SPEC_FORMAT = 3  # bump when a field's meaning changes: every cached model is then retrained
+SPEC_FORMAT = 4  # bump when a field's meaning changes: every cached model is then retrained (4: data_digest)
 OBJECTIVES = ("nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge")
 WASSERSTEIN = ("wgan-clip", "wgan-gp")
 
@@ -24,7 +24,10 @@ def _key(kind: str, spec) -> dict:
 class AutoencoderSpec:
     """The convolutional autoencoder of Q1 and how it is trained (Adam, one-cycle schedule, BCE).
     ``input_noise``: a denoising AE; ``code_penalty``: codes pushed towards N(0, I);
-    ``weight_decay`` > 0 switches to AdamW; ``train_size``/``test_size`` None = all images."""
+    ``weight_decay`` > 0 switches to AdamW; ``train_size``/``test_size`` None = all images;
+    ``data_digest``: which images it learned from (and was tested on), filled in by
+    :mod:`helpers.zoo` from the data it is handed, so that a model trained on other files under the
+    same names has another key. A GAN's spec contains its autoencoder's, and with it this digest."""
 
     latent_dim: int
     fc_layers: int = 2
@@ -40,6 +43,7 @@ class AutoencoderSpec:
     dataset: str = "mnist"
     train_size: int | None = None
     test_size: int | None = None
+    data_digest: str | None = None
 
     def __post_init__(self):
         for name in ("latent_dim", "epochs", "batch_size", "fc_width"):
@@ -134,13 +138,15 @@ class LatentGANSpec(GANRecipe):
 @dataclass(frozen=True)
 class PixelGANSpec(GANRecipe):
     """The DCGAN on the 32x32 images themselves (batch-norm D except for WGAN-GP), the baseline the
-    latent GAN is measured against; ``steps`` is the most it trains, ``max_seconds`` its time."""
+    latent GAN is measured against; ``steps`` is the most it trains, ``max_seconds`` its time;
+    ``data_digest`` as in :class:`AutoencoderSpec`."""
 
     noise_dim: int = 64
     batch_size: int = 64
     width: int = 32
     dataset: str = "mnist"
     train_size: int | None = None
+    data_digest: str | None = None
 
     def build(self) -> DCGANGenerator:
         return DCGANGenerator(self.noise_dim, self.width)

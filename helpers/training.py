@@ -51,13 +51,36 @@ def seeded(seed: int):
             np.random.set_state(np_state)
 
 
+DEVICES = "cpu, cuda, cuda:<index> or mps (unset: cuda, else mps, else cpu)"
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def device_from_env(value: str) -> torch.device:
+    """``$EX3_DEVICE`` as a torch device this machine has; a ValueError in one line naming the
+    variable and what it may be otherwise (torch's own error names neither)."""
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"EX3_DEVICE={value!r} is not a device: it must be {DEVICES}")
+    present = {"cpu": True, "mps": _mps_available(),
+               "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()}
+    if not present[device.type]:
+        raise ValueError(f"EX3_DEVICE={value!r}: this machine has no such device (it must be {DEVICES})")
+    return device
+
+
 def default_device(verbose: bool = False) -> torch.device:
     """cuda > mps > cpu, overridable with ``$EX3_DEVICE``."""
     if env("EX3_DEVICE"):
-        device = torch.device(env("EX3_DEVICE"))
+        device = device_from_env(env("EX3_DEVICE"))
     elif torch.cuda.is_available():
         device = torch.device("cuda")
-    elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+    elif _mps_available():
         device = torch.device("mps")
     else:
         device = torch.device("cpu")

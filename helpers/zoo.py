@@ -5,7 +5,8 @@ notebook runs standalone and later notebooks reuse what earlier ones trained.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -27,6 +28,13 @@ class MNIST:
     test: Split
     name: str = "mnist"  # or "fashion": every model trained on it is cached under that name
 
+    @property
+    def fingerprint(self) -> str:
+        """Which dataset, images and labels (both splits): the ``data_digest`` in the spec, and so
+        in the cache key, of every model trained on them."""
+        both = f"{self.name}|{self.train.fingerprint()}|{self.test.fingerprint()}"
+        return hashlib.sha256(both.encode()).hexdigest()[:16]
+
 
 def mnist(profile: Profile, device=None, dataset: str = "mnist") -> MNIST:
     """Both splits for ``profile`` (subsets in smoke), as tensors on ``device``;
@@ -36,21 +44,26 @@ def mnist(profile: Profile, device=None, dataset: str = "mnist") -> MNIST:
                  load_mnist(False, profile.test_size, device, dataset=dataset), dataset)
 
 
-def _with_dataset(config: dict, dataset: str) -> dict:
-    # MNIST models keep the keys (file names) they had before a second dataset existed
-    return config if dataset == "mnist" else {**config, "dataset": dataset}
+def _on_data(spec, data: MNIST):
+    """``spec`` with the fingerprint of ``data``, the images it learns from; a spec that already
+    names other data is refused."""
+    if spec.data_digest not in (None, data.fingerprint):
+        raise ValueError(f"the spec names data {spec.data_digest}, the data given is {data.fingerprint}")
+    return replace(spec, data_digest=data.fingerprint)
 
 
 def get_autoencoder(profile: Profile, data: MNIST, spec: AutoencoderSpec | None = None, progress: bool = True,
                     **changes) -> tuple[AutoEncoder, History]:
     """The trained autoencoder of ``spec`` (default: the profile's main autoencoder with
     ``changes``, e.g. ``latent_dim=4, seed=1``), cached, with its training history. The model
-    carries its ``spec``: pass it to ``profile.latent_gan`` to key a GAN trained on its codes."""
+    carries its ``spec`` (with the fingerprint of ``data``): pass it to ``profile.latent_gan`` to
+    key a GAN trained on its codes."""
     spec = spec or profile.autoencoder(dataset=data.name, **changes)
     sizes = (spec.train_size or 60000, spec.test_size or 10000)
     if (spec.dataset, *sizes) != (data.name, len(data.train), len(data.test)):
         raise ValueError(f"the spec is for {spec.dataset!r} with {sizes} images, the data is {data.name!r} "
                          f"with {(len(data.train), len(data.test))}")
+    spec = _on_data(spec, data)
 
     def train(model):
         return train_autoencoder(model, data.train.images, data.test.images, spec.epochs, lr=spec.lr,
@@ -75,9 +88,9 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
                   progress: bool = True) -> tuple[DigitCNN, dict]:
     """The evaluator CNN (trained once on the dataset's training split, cached) and its test
     accuracy."""
-    config = _with_dataset({"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
-                            "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
-                            "schedule": "onecycle"}, data.name)
+    config = {"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
+              "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
+              "schedule": "onecycle", "dataset": data.name, "data_digest": data.fingerprint}
     device = data.train.images.device
 
     def build():
@@ -123,8 +136,10 @@ def get_latent_gan(profile: Profile, spec: LatentGANSpec, codes: torch.Tensor, l
     cached like the other models. Returns ``(G, history, snapshots)``."""
     from .gan import train_latent_gan
 
-    if spec.autoencoder is None or len(codes) != (spec.autoencoder.train_size or 60000):
-        raise ValueError("a cached GAN learns the training codes of the autoencoder its spec names: "
+    if (spec.autoencoder is None or spec.autoencoder.data_digest is None
+            or len(codes) != (spec.autoencoder.train_size or 60000)):
+        raise ValueError("a cached GAN learns the training codes of the autoencoder its spec names (the spec "
+                         "helpers.zoo hands back, which names the data it learned from): "
                          f"got {len(codes)} codes for {spec.autoencoder}")
 
     def train(model):
@@ -146,6 +161,7 @@ def get_pixel_gan(profile: Profile, spec: PixelGANSpec, data: MNIST, progress: b
 
     if (spec.dataset, spec.train_size or 60000) != (data.name, len(data.train)):
         raise ValueError(f"the spec is for {spec.dataset!r} with {spec.train_size} images, the data differs")
+    spec = _on_data(spec, data)
 
     def train(model):
         G, _, history, snaps = train_pixel_gan(data.train.images, spec, progress)

@@ -112,7 +112,8 @@ def test_unknown_dataset_and_missing_fashion_fail_clearly(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "same-size"])
-def test_damaged_extracted_file_is_named(tmp_path, damage):
+@pytest.mark.parametrize("archives_beside", [True, False])
+def test_damaged_extracted_file_is_named(tmp_path, damage, archives_beside):
     import shutil
 
     raw = tmp_path / "MNIST" / "raw"
@@ -120,6 +121,9 @@ def test_damaged_extracted_file_is_named(tmp_path, damage):
     for name in data.ARCHIVES:
         shutil.copy(data.data_root() / "MNIST" / "raw" / name, raw / name)
     load_mnist(False, limit=8, root=tmp_path)  # extracts and reads the test split
+    if not archives_beside:  # only the extracted files, as in a folder EX3_DATA points at
+        for name in data.ARCHIVES:
+            (raw / name).unlink()
     extracted = raw / "t10k-images-idx3-ubyte"
     blob = bytearray(extracted.read_bytes())
     if damage == "truncate":
@@ -127,5 +131,61 @@ def test_damaged_extracted_file_is_named(tmp_path, damage):
     else:
         blob[5000] ^= 0xFF
     extracted.write_bytes(bytes(blob))
-    with pytest.raises(MNISTUnavailable, match="t10k-images-idx3-ubyte differs from its archive"):
+    with pytest.raises(MNISTUnavailable, match="^t10k-images-idx3-ubyte in .*: not the original MNIST"):
         load_mnist(False, limit=8, root=tmp_path)
+
+
+def _idx_files(raw, n=64, seed=0):
+    """Another dataset in MNIST's format under MNIST's names (readable by torchvision), no archives."""
+    import struct
+
+    gen = torch.Generator().manual_seed(seed)
+    raw.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "t10k"):
+        images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=gen)
+        labels = torch.arange(n, dtype=torch.uint8) % 10
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + images.numpy().tobytes())
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, n) + labels.numpy().tobytes())
+
+
+def test_another_dataset_under_mnists_names_is_refused_in_one_line_naming_the_files(tmp_path):
+    from torchvision.datasets import MNIST
+
+    raw = tmp_path / "MNIST" / "raw"
+    _idx_files(raw)
+    assert len(MNIST(str(tmp_path), train=True, download=True)) == 64  # torchvision alone would train on it
+    with pytest.raises(MNISTUnavailable) as err:
+        load_mnist(True, root=tmp_path)
+    message = str(err.value)
+    assert "\n" not in message and "not the original MNIST" in message and str(raw) in message
+    assert all(name in message for name in data.EXTRACTED)
+
+
+def test_the_known_digests_are_those_of_the_verified_archives_contents():
+    raw = data.data_root() / "MNIST" / "raw"
+    for name, sha in data.EXTRACTED.items():
+        with gzip.open(raw / f"{name}.gz", "rb") as f:
+            assert data._stream_digest(f) == sha, name
+
+
+def test_a_splits_fingerprint_is_the_data_it_holds(mnist_small):
+    train, test = mnist_small
+    again = load_mnist(False, limit=256)
+    assert test.digest == again.digest and test.fingerprint() == again.fingerprint()
+    assert load_mnist(False, limit=255).digest != test.digest  # the limit is part of it
+    assert train.digest != test.digest
+    flipped = data.Split(test.images.flip(-1), test.labels)
+    assert flipped.fingerprint() != data.Split(test.images.clone(), test.labels).fingerprint()
+    assert data.Split(test.images.clone(), test.labels).fingerprint() == data.Split(test.images, test.labels).fingerprint()
+
+
+@pytest.mark.skipif(not data.DEBIAN_FASHION.exists(), reason="Debian's dataset-fashion-mnist is not installed")
+def test_fashion_mnist_loads_with_an_identity_of_its_own(tmp_path):
+    from helpers.zoo import MNIST
+
+    fashion = MNIST(load_mnist(True, 64, root=tmp_path, dataset="fashion"),
+                    load_mnist(False, 32, root=tmp_path, dataset="fashion"), "fashion")
+    mnist = MNIST(load_mnist(True, 64), load_mnist(False, 32))
+    assert fashion.fingerprint != mnist.fingerprint
+    assert fashion.fingerprint == MNIST(load_mnist(True, 64, root=tmp_path, dataset="fashion"),
+                                        load_mnist(False, 32, root=tmp_path, dataset="fashion"), "fashion").fingerprint

@@ -54,11 +54,53 @@ def test_only_the_build_writes_the_committed_report(tmp_path, monkeypatch):
     assert output_dirs("full")["figures"] == tmp_path / "stage" / "figures"
 
 
-def test_record_metrics_deep_merges(tmp_path):
+def test_record_metrics_replaces_each_key_it_is_given_whole(tmp_path):
     path = tmp_path / "metrics.json"
-    record_metrics(path, {"q1": {"a": 1, "b": {"x": 1}}})
-    record_metrics(path, {"q1": {"b": {"y": float("nan")}}, "q2": {"c": 2}})
-    assert json.loads(path.read_text()) == {"q1": {"a": 1, "b": {"x": 1, "y": None}}, "q2": {"c": 2}}
+    record_metrics(path, {"q1": {"a": 1, "b": {"x": 1}}, "q2": {"c": 2}})
+    record_metrics(path, {"q1": {"b": {"y": float("nan")}}})
+    assert json.loads(path.read_text()) == {"q1": {"b": {"y": None}}, "q2": {"c": 2}}
+
+
+def test_a_run_by_hand_replaces_what_an_earlier_run_of_the_notebook_recorded(tmp_path, monkeypatch):
+    from helpers.report import Section, read_metrics
+
+    monkeypatch.setenv("EX3_REPORT_ROOT", str(tmp_path))
+    monkeypatch.delenv("EX3_OUTPUT", raising=False)
+    first = Section(1, "q1", "smoke")  # papermill -p LATENT_DIMS "[2, 4]"
+    first.record({"test_mse_by_d": {2: 0.05, 4: 0.03}})
+    first.answer_row("1b", "falls with d", "0.03", "Figure 1.2")
+    Section(2, "q2", "smoke").record({"value": 1.0})
+    second = Section(1, "q1", "smoke")  # papermill -p LATENT_DIMS "[10]"
+    second.record({"test_mse_by_d": {10: 0.01}})
+    second.answer_row("1b", "falls with d", "0.01", "Figure 1.2")
+    second.record({"epochs": 1})  # within one run, what it records adds up
+    metrics = read_metrics("smoke")
+    assert metrics["q1"] == {"test_mse_by_d": {"10": 0.01}, "epochs": 1,
+                             "answers": [{"question": "1b", "answer": "falls with d", "number": "0.01",
+                                          "where": "Figure 1.2"}]}
+    assert metrics["q2"] == {"value": 1.0}  # another notebook's section stays
+
+
+def test_the_build_still_collects_every_notebooks_section_and_its_own_keys(tmp_path, monkeypatch):
+    """As tools.build does: notebooks run in order into a fresh staging folder, then the build adds
+    its provenance and page counts beside their sections."""
+    from helpers.report import Section, answer_rows
+
+    stage = tmp_path / "stage"
+    monkeypatch.setenv("EX3_OUTPUT", str(stage))
+    path = output_dirs("smoke")["report"] / "metrics.json"
+    for number, key in [(1, "q1"), (2, "q2"), (7, "extras"), (8, "appendix")]:
+        section = Section(number, key, "smoke")
+        section.record({"n": number})
+        if number < 7:
+            section.answer_row(f"{number}.", "yes", "1", "Table 1")
+        else:
+            section.headline(key, "m", "1")
+    record_metrics(path, {"provenance": {"profile": "smoke"}})
+    metrics = record_metrics(path, {"report": {"pages_total": 3}})
+    assert sorted(metrics) == ["appendix", "extras", "provenance", "q1", "q2", "report"]
+    assert metrics["q2"]["n"] == 2 and metrics["provenance"] == {"profile": "smoke"} and metrics["report"]["pages_total"] == 3
+    assert [r["question"] for r in answer_rows(metrics, headlines=True)] == ["1.", "2.", "extras", "appendix"]
 
 
 def test_format_table():
@@ -73,7 +115,7 @@ def test_summary_collects_what_the_notebooks_recorded_and_formats_nothing(tmp_pa
     from helpers.report import Section, answers_markdown, read_metrics, summary_markdown
 
     monkeypatch.setenv("EX3_OUTPUT", str(tmp_path))
-    q1, extras, fashion = Section(1, "q1", "smoke"), Section(7, "extras", "smoke"), Section(8, "extras", "smoke")
+    q1, extras, fashion = Section(1, "q1", "smoke"), Section(7, "extras", "smoke"), Section(8, "appendix", "smoke")
     q1.answer_row("Q1", "yes", "MSE 0.0086", "Table 1.1")
     extras.headline("Extras", "inversion MSE", "0.0130")
     fashion.headline("Appendix", "Fashion AE MSE", "0.0093")

@@ -15,8 +15,10 @@ def test_the_main_autoencoder_comes_from_the_profile_and_overrides_change_its_ke
         (smoke.latent_dim, smoke.chosen_fc_layers, smoke.ae_epochs, smoke.train_size)
     assert smoke.autoencoder(latent_dim=None) == main  # None keeps the profile's value
     keys = {config_key(spec.key()) for spec in (main, smoke.autoencoder(lr=1e-3), smoke.autoencoder(seed=1),
-                                                 smoke.autoencoder(weight_decay=0.1), smoke.autoencoder(dataset="fashion"))}
-    assert len(keys) == 5
+                                                 smoke.autoencoder(weight_decay=0.1), smoke.autoencoder(dataset="fashion"),
+                                                 smoke.autoencoder(data_digest="a"), smoke.autoencoder(data_digest="b"))}
+    assert len(keys) == 7  # the data it learns from is part of a model's key
+    assert config_key(main.key()) == config_key(smoke.autoencoder().key())  # and keys are deterministic
     assert main.key()["format"] == SPEC_FORMAT and main.key()["kind"] == "ae"
     assert get_profile("smoke", latent_dim=4).autoencoder().latent_dim == 4
     for bad, message in [(dict(latent_dim=0), "latent_dim"), (dict(lr=0.0), "lr must be > 0"),

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from helpers.models import AutoEncoder, DigitCNN
@@ -104,3 +105,19 @@ def test_seeding_is_local_to_each_call(mnist_small):
         torch.manual_seed(11)
         call()
         assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("value", ["gpu", "cuda:99", "tpu"])
+def test_an_unknown_or_absent_device_is_named_with_the_allowed_values(value, monkeypatch):
+    from helpers.training import default_device
+
+    if value == "cuda:99" and torch.cuda.device_count() > 99:
+        pytest.skip("this machine has a hundred GPUs")
+    monkeypatch.setenv("EX3_DEVICE", value)
+    with pytest.raises(ValueError) as err:
+        default_device()
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"EX3_DEVICE={value!r}")
+    assert "cpu, cuda, cuda:<index> or mps" in message
+    monkeypatch.setenv("EX3_DEVICE", "cpu")
+    assert default_device() == torch.device("cpu")
