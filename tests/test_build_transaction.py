@@ -46,6 +46,7 @@ def committed(tmp_path, monkeypatch):
     return dest
 
 
+@pytest.mark.slow
 def test_a_failed_build_leaves_the_committed_report_byte_identical(committed, tmp_path):
     before = _tree_digest(committed["report"], committed["figures"])
     broken = _notebook(tmp_path / "01_broken.ipynb", "from helpers.report import Section\n"

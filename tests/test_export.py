@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from tools.export import CONFIG, WIDGET_MIME, install_config
 
@@ -19,6 +20,7 @@ def _executed_notebook(path):
     nbformat.write(nb, path)
 
 
+@pytest.mark.slow  # pandoc: `make test` installs it (make latex), the fast tier does not need it
 def test_plain_nbconvert_drops_build_output_and_maps_glyphs(tmp_path):
     prefix = tmp_path / "env"
     config = install_config(prefix)

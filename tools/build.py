@@ -33,7 +33,9 @@ import nbformat
 from helpers.profiles import PROJECT_ROOT, committed_dirs, env, get_profile, output_dirs, report_root
 from helpers.report import answers_markdown, record_metrics, summary_markdown
 
+from . import execute_cache as cache
 from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs
+from .submission import author_line, placeholder_problems
 
 TITLE = "Exercise 3: autoencoding and generative models for MNIST"
 KERNEL = "ex3"
@@ -59,14 +61,17 @@ def source_notebooks(directory: Path = PROJECT_ROOT / "notebooks", extras: bool 
                   if extras or p.name not in EXTRAS_NOTEBOOKS)
 
 
-def execute(notebooks: list[Path], executed_dir: Path, profile: str, kernel: str = KERNEL,
-            log=print) -> dict[str, float]:
-    """Run each notebook with papermill; return {notebook name: wall seconds}."""
+def execute(notebooks: list[Path], staged: dict[str, Path], profile: str, committed: dict[str, Path] | None = None,
+            force: bool = True, kernel: str = KERNEL, log=print) -> dict[str, dict]:
+    """Run each notebook with papermill into ``staged["executed"]``, or reuse its committed executed
+    copy when nothing that determined it changed (:mod:`tools.execute_cache`; ``force`` runs all).
+    Returns {notebook name: what happened} with its seconds, whether it was reused, and the models
+    it trained or loaded."""
     import papermill as pm
 
-    executed_dir.mkdir(parents=True, exist_ok=True)
-    with _stderr_to(executed_dir.parent / "kernels.log"):
-        return _execute_each(pm, notebooks, executed_dir, profile, kernel, log)
+    staged["executed"].mkdir(parents=True, exist_ok=True)
+    with _stderr_to(staged["report"].parent / "kernels.log"):
+        return _execute_each(pm, notebooks, staged, committed or {}, profile, kernel, force, log)
 
 
 @contextlib.contextmanager
@@ -86,11 +91,33 @@ def _stderr_to(path: Path):
             os.close(saved)
 
 
-def _execute_each(pm, notebooks, executed_dir, profile, kernel, log) -> dict[str, float]:
-    seconds: dict[str, float] = {}
+def _metrics(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _execute_each(pm, notebooks, staged, committed, profile, kernel, force, log) -> dict[str, dict]:
+    from helpers.data import data_root
+
+    runs: dict[str, dict] = {}
+    packages, data = cache.package_versions(), cache.data_digests(data_root())
+    digests: dict[str, str] = {}
+    metrics_path = staged["report"] / "metrics.json"
     for i, nb in enumerate(notebooks, 1):
-        out = executed_dir / nb.name
-        log(f"[{i}/{len(notebooks)}] {nb.name} (profile {profile}) ...")
+        out = staged["executed"] / nb.name
+        upstream = {name: digests[name] for name in digests} if cache.reads_other_sections(nb) else {}
+        fp = cache.fingerprint(nb, profile, data_root(), upstream, packages=packages, data=data)
+        digests[nb.name] = fp.digest
+        previous = committed["executed"] / nb.name if committed else None
+        reason = "forced (FORCE=1)" if force or previous is None else \
+            cache.why_stale(previous, fp, staged["artifacts"])
+        if reason is None:
+            runs[nb.name] = _reuse(nb, previous, staged, committed)
+            log(f"[{i}/{len(notebooks)}] {nb.name}: unchanged, reusing the copy executed at "
+                f"{runs[nb.name]['commit'][:12]}")
+            continue
+        log(f"[{i}/{len(notebooks)}] {nb.name} (profile {profile}): {reason} ...")
+        keys_before = set(_metrics(metrics_path))
+        figures_before = {p.name for p in staged["figures"].glob("*.png")}
         start = time.perf_counter()
         try:
             pm.execute_notebook(str(nb), str(out), parameters={"PROFILE": profile},
@@ -99,9 +126,40 @@ def _execute_each(pm, notebooks, executed_dir, profile, kernel, log) -> dict[str
             raise BuildError(
                 f"{nb.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
                 f"{err.ename}: {err.evalue}\n  the executed copy with the traceback: {out}") from err
-        seconds[nb.name] = round(time.perf_counter() - start, 1)
-        log(f"      done in {seconds[nb.name]:.0f} s")
-    return seconds
+        seconds = round(time.perf_counter() - start, 1)
+        executed = nbformat.read(out, as_version=4)
+        for problem in cache.retrained_stale(executed):
+            log(f"      WARNING: a cached model was refused and retrained: {problem}")
+        cache.stamp(executed, fp, staged["artifacts"],
+                    {"seconds": seconds, "commit": _git_commit(), "device": device_name()},
+                    metrics_keys=sorted(set(_metrics(metrics_path)) - keys_before),
+                    figures=sorted({p.name for p in staged["figures"].glob("*.png")} - figures_before))
+        nbformat.write(executed, out)
+        runs[nb.name] = {**_run_summary(executed.metadata[cache.METADATA_KEY]), "reused": False}
+        log(f"      done in {seconds:.0f} s ({runs[nb.name]['trained']} models trained, "
+            f"{runs[nb.name]['loaded']} loaded)")
+    return runs
+
+
+def _run_summary(meta: dict) -> dict:
+    return {k: meta[k] for k in ("seconds", "commit", "device", "trained", "loaded")}
+
+
+def _reuse(source: Path, previous: Path, staged: dict[str, Path], committed: dict[str, Path]) -> dict:
+    """Stage the committed executed copy of ``source`` (with the source's markdown), its figures and
+    its numbers, as if it had just run."""
+    meta = cache.stored(previous)
+    merged = cache.with_source_prose(nbformat.read(source, as_version=4), nbformat.read(previous, as_version=4))
+    nbformat.write(merged, staged["executed"] / source.name)
+    for name in meta["figures"]:
+        shutil.copy2(committed["figures"] / name, staged["figures"] / name)
+    recorded = _metrics(committed["report"] / "metrics.json")
+    missing = [k for k in meta["metrics_keys"] if k not in recorded]
+    if missing:
+        raise BuildError(f"the committed metrics.json lacks {missing}, recorded by {source.name}: "
+                         "run `make report FORCE=1`")
+    record_metrics(staged["report"] / "metrics.json", {k: recorded[k] for k in meta["metrics_keys"]})
+    return {**_run_summary(meta), "reused": True}
 
 
 REPORT_SETTINGS = PROJECT_ROOT / "report" / "report.toml"
@@ -126,7 +184,8 @@ def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = ""
     settings = settings or report_settings()
     merged = nbformat.v4.new_notebook()
     merged.metadata["title"] = settings["title"]
-    names = ", ".join(settings["authors"]) + (f" \\\\ {settings['course']}" if settings.get("course") else "")
+    names = ", ".join(author_line(a) for a in settings["authors"]) + \
+        (f" \\\\ {settings['course']}" if settings.get("course") else "")
     merged.metadata["authors"] = [{"name": names}]
     if front_markdown:
         merged.cells.append(nbformat.v4.new_markdown_cell(front_markdown))
@@ -156,13 +215,6 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def cache_statistics(artifacts: Path, since: float) -> dict:
-    """How many cached models this build trained (written after ``since``) or reused."""
-    files = list(Path(artifacts).glob("*.pt")) if Path(artifacts).exists() else []
-    trained = sorted(p.name for p in files if p.stat().st_mtime >= since)
-    return {"trained": len(trained), "loaded_from_earlier_runs": len(files) - len(trained)}
-
-
 def package_versions() -> dict[str, str]:
     """The resolved version of every installed distribution (what ``pip freeze`` lists)."""
     from importlib import metadata
@@ -171,41 +223,62 @@ def package_versions() -> dict[str, str]:
     return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))
 
 
-def provenance(profile: str, notebook_seconds: dict[str, float], total: float,
-               cache: dict | None = None, extras: bool = False) -> dict:
+def device_name() -> str:
     import torch
 
     from helpers.training import default_device
 
     device = default_device()
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else \
         f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-    return {"commit": _git_commit(), "profile": profile, "device": name,
+
+
+def provenance(profile: str, runs: dict[str, dict], total: float, extras: bool = False) -> dict:
+    """Where the report's numbers come from: this build's source version and software, and for each
+    notebook the run that executed it (this build's, or an earlier one reused unchanged)."""
+    import torch
+
+    devices = sorted({r["device"] for r in runs.values()})
+    return {"commit": _git_commit(), "profile": profile, "device": " / ".join(devices),
             "torch": torch.__version__, "python": platform.python_version(), "packages": package_versions(),
             "platform": platform.platform(), "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "notebook_seconds": notebook_seconds, "total_seconds": round(total, 1),
-            "cache": cache or {}, "extras": extras}
+            "notebook_seconds": {n: r["seconds"] for n, r in runs.items()}, "total_seconds": round(total, 1),
+            "notebook_runs": runs, "reused": sorted(n for n, r in runs.items() if r["reused"]),
+            "cache": {"trained": sum(r["trained"] for r in runs.values()),
+                      "loaded_from_earlier_runs": sum(r["loaded"] for r in runs.values())},
+            "extras": extras}
+
+
+def _section_name(notebook: str) -> str:
+    return f"Q{notebook[1]}" if notebook[:2].isdigit() and notebook[1] in "12345" and notebook[0] == "0" \
+        else ("theory" if notebook.startswith("06") else notebook[:2])
 
 
 def appendix(prov: dict) -> str:
-    times = ", ".join(f"Q{name[1]} {sec / 60:.1f}" if name[1].isdigit() and name[1] != "6" else f"theory {sec / 60:.1f}"
-                      for name, sec in prov["notebook_seconds"].items())
+    runs = prov.get("notebook_runs") or {n: {"seconds": s, "commit": prov["commit"]}
+                                          for n, s in prov["notebook_seconds"].items()}
+    by_commit: dict[str, list[str]] = {}
+    for name, run in runs.items():
+        by_commit.setdefault(run["commit"][:12], []).append(f"{_section_name(name)} {run['seconds'] / 60:.1f}")
+    versions = "; ".join(f"{commit} ({', '.join(parts)} min)" for commit, parts in by_commit.items())
     cache = prov.get("cache", {})
+    minutes = sum(r["seconds"] for r in runs.values()) / 60
     return f"""# Appendix: how this report was built
 
-Every number in this report was computed by one run of the notebooks of the source version listed
-here; the same values are stored beside the report in machine-readable form. That run trained
-{cache.get('trained', 'n/a')} models and loaded {cache.get('loaded_from_earlier_runs', 'n/a')} that the same training
-code had trained and stored before (a stored model is reused only if its settings and training code are
-unchanged).
+Every number in this report was computed by the notebooks' runs listed here, and the same values
+are stored beside the report in machine-readable form. A notebook is executed again only when its
+code, the library code it imports, the data or the package versions changed; otherwise the build
+keeps its last run. These runs trained {cache.get('trained', 'n/a')} models and loaded
+{cache.get('loaded_from_earlier_runs', 'n/a')} that the same training code had trained and stored
+before (a stored model is reused only if its settings and training code are unchanged).
 
 | item | value |
 |:--|:------------|
-| source version | {prov['commit'][:12]} |
+| notebooks run by source version | {versions} |
 | device | {prov['device']} |
 | software | PyTorch {prov['torch']}, Python {prov['python']} |
-| finished (UTC) | {prov['built'].replace('T', ' ')} |
-| minutes of computation | {prov['total_seconds'] / 60:.1f} in all: {times} |
+| report exported (UTC) | {prov['built'].replace('T', ' ')} |
+| minutes of computation | {minutes:.1f} in all |
 """
 
 
@@ -381,8 +454,14 @@ def install(staged: dict[str, Path], dest: dict[str, Path]) -> None:
 
 
 def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebooks: bool = True,
-          extras: bool = False, log=print) -> Path:
+          extras: bool = False, force: bool = False, log=print) -> Path:
+    """Execute what changed (everything with ``force``; nothing with ``execute_notebooks=False``),
+    export the document and install it with its numbers and figures; returns the document's path."""
     profile = get_profile(profile_name)
+    placeholders = placeholder_problems(report_settings())
+    if placeholders:
+        log(f"WARNING: {placeholders[0]} ({len(placeholders)} placeholder fields in all); the report's first page "
+            "prints them and `make submission` refuses them")
     dest = committed_dirs(profile)
     notebooks = notebooks or source_notebooks(extras=extras)
     if not notebooks:
@@ -395,26 +474,29 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
             dirs = output_dirs(profile)
             dirs["report"].mkdir(parents=True)
             dirs["figures"].mkdir(parents=True)
-            out, prov = _build_into(profile, dirs, dest, notebooks, execute_notebooks, extras, log)
+            out, prov = _build_into(profile, dirs, dest, notebooks, execute_notebooks, extras, force, log)
         install(dirs, dest)
         shutil.rmtree(staging, ignore_errors=True)
     out = dest["report"] / out.name
-    log(f"report: {out} ({prov['total_seconds'] / 60:.1f} min of notebooks)")
+    runs = prov.get("notebook_runs", {})
+    ran = [n for n, r in runs.items() if not r["reused"]]
+    log(f"report: {out} ({len(ran)} notebooks executed, {len(runs) - len(ran)} reused; "
+        f"{prov['total_seconds'] / 60:.1f} min)")
     return out
 
 
 def _build_into(profile, dirs: dict[str, Path], dest: dict[str, Path], notebooks: list[Path],
-                execute_notebooks: bool, extras: bool, log) -> tuple[Path, dict]:
+                execute_notebooks: bool, extras: bool, force: bool, log) -> tuple[Path, dict]:
     """Execute (or re-export) into the staging ``dirs``; the committed ``dest`` is only read."""
-    start, wall_start = time.perf_counter(), time.time()
+    start = time.perf_counter()
     metrics_path = dirs["report"] / "metrics.json"
     if execute_notebooks:
-        # every value in metrics.json is recorded by this build's notebooks: a key an earlier
-        # version of a notebook wrote, and this one no longer does, cannot survive
-        seconds = execute(notebooks, dirs["executed"], profile.name, log=log)
+        # every value in metrics.json is recorded by this build's notebooks (or carried over with
+        # the unchanged notebook that recorded it): a key an earlier version of a notebook wrote,
+        # and this one no longer does, cannot survive
+        runs = execute(notebooks, dirs, profile.name, committed=dest, force=force, log=log)
         executed = [dirs["executed"] / nb.name for nb in notebooks]
-        prov = provenance(profile.name, seconds, time.perf_counter() - start,
-                          cache_statistics(dirs["artifacts"], wall_start), extras=extras)
+        prov = provenance(profile.name, runs, time.perf_counter() - start, extras=extras)
         metrics = record_metrics(metrics_path, {"provenance": prov})
     else:  # re-export only: the notebooks the recorded run executed, with that run's provenance
         recorded = dest["report"] / "metrics.json"
@@ -443,12 +525,14 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", default=None, help="full (default, or $EX3_PROFILE) or smoke")
     parser.add_argument("--no-execute", action="store_true",
                         help="re-export the already executed notebooks only")
+    parser.add_argument("--force", action="store_true",
+                        help="execute every notebook, changed or not (make report FORCE=1)")
     parser.add_argument("--extras", action="store_true", default=extras_enabled(),
                         help=f"also run {', '.join(EXTRAS_NOTEBOOKS)} (default: $EX3_EXTRAS)")
     args = parser.parse_args(argv)
     try:
         build(args.profile or get_profile().name, execute_notebooks=not args.no_execute,
-              extras=args.extras)
+              extras=args.extras, force=args.force)
     except (BuildError, ValueError) as err:
         print(f"BUILD FAILED: {err}\n  the committed report is unchanged", file=sys.stderr)
         return 1
