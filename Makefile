@@ -28,7 +28,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
 HERMETIC = tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	EX3_PROFILE=smoke EX3_ARTIFACTS="$$tmp/artifacts" EX3_REPORT_ROOT="$$tmp" EX3_OUTPUT=
 
-.PHONY: help report test check submission lab data env latex bench clean-smoke
+.PHONY: help report test check submission lab mnist data env latex bench clean-smoke
 .DEFAULT_GOAL := help
 
 help: ## list the targets (the default: `make` alone builds nothing)
@@ -40,7 +40,7 @@ report: env data latex ## run the notebooks whose inputs changed (FORCE=1: all) 
 test: env data latex ## the complete suite: unit + build tests, and every notebook once under nbmake (smoke)
 	@$(HERMETIC) $(PY) -m pytest tests notebooks --nbmake --nbmake-kernel=ex3 --nbmake-timeout=600 -p no:cacheprovider --durations=12
 
-check: env data ## the fast tier for iterating: tests that start no kernel, LaTeX or notebook (< 60 s)
+check: env mnist ## the fast tier for iterating: tests that start no kernel, LaTeX or notebook (< 60 s)
 	@$(HERMETIC) $(PY) -m pytest tests -m "not slow" -q -p no:cacheprovider
 
 submission: env ## ex3_<ID1>_<ID2>.zip (code, executed notebooks, ex3.pdf, README with names) from report/report.toml
@@ -63,12 +63,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml tools/export.py
 	$(PY) -m tools.export > /dev/null
 	touch $@
 
-data: ## copy the offline MNIST archives if they sit beside the checkout; Fashion-MNIST from Debian (never committed)
+mnist: ## copy the offline MNIST archives if they sit beside the checkout (never committed)
 	@mkdir -p $(RAW)
 	@if ls $(SHARED_RAW)/*.gz > /dev/null 2>&1; then \
 		for f in $(SHARED_RAW)/*.gz; do [ -s $(RAW)/$$(basename $$f) ] || cp $$f $(RAW)/; done; \
 		echo "MNIST archives copied from $(SHARED_RAW)"; \
 	else echo "no $(SHARED_RAW): torchvision downloads MNIST on first use"; fi
+
+data: mnist ## MNIST, and Fashion-MNIST from Debian for the appendix (never committed)
 	@if [ -d $(DEBIAN_FASHION) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
 		$(APT) install -y -q dataset-fashion-mnist > /dev/null 2>&1 || \

@@ -26,18 +26,37 @@ username = "aturing"
 """
 
 
-def test_the_committed_settings_are_placeholders_and_are_refused(tmp_path):
-    problems = placeholder_problems(read_settings())
-    assert problems and all("report.toml: authors[" in p for p in problems)
-    with pytest.raises(SubmissionError, match=r"report\.toml: authors\[1\]\.name is 'Student One', a placeholder"):
-        make_zip(out_dir=tmp_path)
-    assert list(tmp_path.iterdir()) == []
+PLACEHOLDER = AUTHORS.replace("Ada Lovelace", "Student One").replace("123456789", "000000000")
 
 
-def test_the_command_refuses_placeholders_in_one_line():
-    run = subprocess.run([sys.executable, "-m", "tools.submission"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+def test_placeholders_are_refused_and_nothing_is_written(tmp_path):
+    settings = tmp_path / "report.toml"
+    settings.write_text(PLACEHOLDER)
+    problems = placeholder_problems(read_settings(settings), settings)
+    assert problems == [f"{settings}: authors[1].name is 'Student One', a placeholder: fill in the real name",
+                        f"{settings}: authors[1].id is '000000000', a placeholder: fill in the real id"]
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(SubmissionError, match=r"authors\[1\]\.name is 'Student One', a placeholder: fill in the real name \(and 1 more\)"):
+        make_zip(settings_path=settings, out_dir=out)
+    assert list(out.iterdir()) == []
+
+
+def test_the_command_refuses_placeholders_in_one_line(tmp_path):
+    settings = tmp_path / "report.toml"
+    settings.write_text(PLACEHOLDER)
+    run = subprocess.run([sys.executable, "-m", "tools.submission", "--settings", str(settings), "--out", str(tmp_path)],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert run.returncode == 1 and run.stdout == ""
-    assert len(run.stderr.strip().splitlines()) == 1 and "report/report.toml: authors[1].name" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "report.toml: authors[1].name is 'Student One'" in run.stderr
+    assert not list(tmp_path.glob("*.zip"))
+
+
+def test_an_id_that_cannot_name_a_file_is_refused(tmp_path):
+    settings = tmp_path / "report.toml"
+    settings.write_text(AUTHORS.replace("987654321", "98/76"))
+    assert placeholder_problems(read_settings(settings), settings) == \
+        [f"{settings}: authors[2].id is '98/76': letters, digits and '-' only (it names the zip)"]
 
 
 def test_a_missing_field_is_named(tmp_path):
@@ -53,6 +72,15 @@ def test_files_leave_out_data_weights_runs_and_smoke_outputs():
             "report/ex3.pdf", "notebooks/01_autoencoder.ipynb", "report/executed/01_autoencoder.ipynb"} <= files
     assert not [f for f in files if f.split("/")[0] in ("data", "artifacts", ".venv", "runs")
                 or "/smoke/" in f or "__pycache__" in f or f.endswith(".zip")]
+
+
+def test_untracked_files_stay_out(tmp_path):
+    scratch = PROJECT_ROOT / "notebooks" / "scratch_untracked_by_test.ipynb"
+    scratch.write_text("{}")
+    try:
+        assert "notebooks/scratch_untracked_by_test.ipynb" not in {str(p) for p in files_to_submit()}
+    finally:
+        scratch.unlink()
 
 
 @pytest.mark.slow

@@ -94,31 +94,50 @@ def helpers_closure(code: str) -> list[str]:
     return sorted(seen)
 
 
-def _decompressed_digest(raw: Path, name: str) -> str | None:
-    """SHA-256 of ``raw/name`` as torchvision reads it: the extracted file, else its archive
-    decompressed (the digest is the same either way, so extracting the data changes nothing)."""
-    if (raw / name).exists():
-        return _sha256((raw / name).read_bytes())
-    if (raw / f"{name}.gz").exists():
-        with gzip.open(raw / f"{name}.gz") as f:
-            return _sha256(f.read())
+def _decompressed_digest(raw_folders: list[Path], name: str) -> str | None:
+    """SHA-256 of ``name`` as torchvision reads it: the extracted file, else its archive
+    decompressed, from the first folder that has either (the digest is the same either way, so
+    extracting the data changes nothing)."""
+    for raw in raw_folders:
+        if (raw / name).exists():
+            return _sha256((raw / name).read_bytes())
+        if (raw / f"{name}.gz").exists():
+            with gzip.open(raw / f"{name}.gz") as f:
+                return _sha256(f.read())
     return None
 
 
-def data_digests(root: Path) -> dict[str, str | None]:
-    """``{"MNIST/train-images-idx3-ubyte": sha256 or None, ...}`` for the data a notebook can read."""
-    return {f"{folder}/{name}": _decompressed_digest(Path(root) / folder / "raw", name)
-            for folder, names in DATA_FILES.items() for name in names}
+def data_digests(root: Path, datasets=tuple(DATA_FILES)) -> dict[str, str | None]:
+    """``{"MNIST/train-images-idx3-ubyte": sha256 or None, ...}`` for ``datasets`` (folder names
+    under ``root``; Fashion-MNIST also where Debian's package puts its archives, from which
+    :mod:`helpers.data` extracts it)."""
+    from helpers.data import DEBIAN_FASHION
+
+    folders = {"MNIST": [Path(root) / "MNIST" / "raw"],
+               "FashionMNIST": [Path(root) / "FashionMNIST" / "raw", DEBIAN_FASHION]}
+    return {f"{folder}/{name}": _decompressed_digest(folders[folder], name)
+            for folder in datasets for name in DATA_FILES[folder]}
 
 
-def package_versions(requirements: Path = REQUIREMENTS) -> dict[str, str | None]:
-    """The installed version of every package ``requirements.txt`` names (None: not installed)."""
+def datasets_read(code: str) -> tuple[str, ...]:
+    """The datasets a notebook's code reads: MNIST always (``notebook.setup``), Fashion-MNIST when
+    it asks for it (``dataset="fashion"``)."""
+    return ("MNIST", "FashionMNIST") if "fashion" in code.lower() else ("MNIST",)
+
+
+# packages that only run the tests or the lab: their versions cannot change what a notebook computes
+NOT_COMPUTING = {"pytest", "nbmake", "jupyterlab", "pypdf"}
+
+
+def required_package_versions(requirements: Path = REQUIREMENTS) -> dict[str, str | None]:
+    """The installed version of every package ``requirements.txt`` names that takes part in
+    executing a notebook (None: not installed)."""
     from importlib import metadata
 
     names = [re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0]
              for line in requirements.read_text().splitlines() if line.strip() and not line.startswith("#")]
     versions = {}
-    for name in names:
+    for name in (n for n in names if n not in NOT_COMPUTING):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -158,21 +177,31 @@ def code_cells(nb: nbformat.NotebookNode) -> list[str]:
             and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
 
 
-def fingerprint(source: Path, profile: str, data_root: Path, upstream: dict[str, str] | None = None,
+def fingerprint(source: Path, profile: str, data_root: Path, upstream: dict | None = None,
                 packages: dict | None = None, data: dict | None = None) -> Fingerprint:
-    """The fingerprint of running ``source`` in ``profile``. ``upstream``: {notebook: digest} of the
-    notebooks whose recorded numbers this one reads (``report.read_metrics``)."""
+    """The fingerprint of running ``source`` in ``profile``. ``upstream``: for a notebook that reads
+    other sections' recorded numbers (``report.read_metrics``), {section: digest of its numbers}.
+    ``packages``/``data``: precomputed :func:`required_package_versions`/:func:`data_digests` of
+    every dataset (the notebook's own are picked from them)."""
     nb = nbformat.read(source, as_version=4)
     code = code_cells(nb)
     modules = helpers_closure("\n".join(_python_only(c) for c in code))
+    read = datasets_read("\n".join(code))
+    data = data if data is not None else data_digests(data_root, read)
     return Fingerprint({
         "code cells": _sha256("\0".join(code).encode())[:16],
         "profile": profile,
         "helpers": {f"{m}.py": module_digest(HELPERS / f"{m}.py") for m in modules},
-        "data": data if data is not None else data_digests(data_root),
-        "packages": packages if packages is not None else package_versions(),
+        "data": {k: v for k, v in data.items() if k.split("/")[0] in read},
+        "packages": packages if packages is not None else required_package_versions(),
         "reads the numbers of": dict(upstream or {}),
     })
+
+
+def sections_digest(metrics: dict) -> dict[str, str]:
+    """{section: digest of its recorded numbers}, for a notebook that reads them."""
+    return {key: _sha256(json.dumps(value, sort_keys=True).encode())[:16]
+            for key, value in sorted(metrics.items()) if key not in ("provenance", "report")}
 
 
 def _python_only(source: str) -> str:
@@ -233,14 +262,24 @@ def stored(executed: Path) -> dict | None:
     return dict(meta) if meta and "fingerprint" in meta else None
 
 
-def why_stale(executed: Path, fp: Fingerprint, artifacts: Path) -> str | None:
-    """None when the executed copy at ``executed`` still holds what running its source would give;
-    else the reason to execute again."""
+def why_stale(executed: Path, fp: Fingerprint, artifacts: Path, figures: Path | None = None,
+              metrics: dict | None = None) -> str | None:
+    """None when the executed copy at ``executed`` still holds what running its source would give
+    (and, when ``figures``/``metrics`` are given, its figure files and recorded numbers are there to
+    reuse); else the reason to execute again."""
     meta = stored(executed)
     if meta is None:
         return "no executed copy with a fingerprint"
     if meta["fingerprint"] != fp.digest:
-        return "changed: " + "; ".join(fp.changes_from(meta.get("parts", {}))) or "fingerprint differs"
+        return "changed: " + ("; ".join(fp.changes_from(meta.get("parts", {}))) or "the fingerprint")
+    if figures is not None:
+        lost = [name for name in meta.get("figures", []) if not (Path(figures) / name).exists()]
+        if lost:
+            return f"its figure {lost[0]} is missing"
+    if metrics is not None:
+        lost = [key for key in meta.get("metrics_keys", []) if key not in metrics]
+        if lost:
+            return f"its numbers ({lost[0]}) are missing from metrics.json"
     for name, digest in meta.get("models", {}).items():
         path = Path(artifacts) / name
         if path.exists() and file_digest(path) != digest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 import tomllib
 import zipfile
@@ -27,6 +28,7 @@ FIELDS = ("name", "id", "username")
 # what report.toml holds until the authors fill it in
 PLACEHOLDERS = {"name": re.compile(r"^(Student (One|Two)|)$"), "id": re.compile(r"^(0+|\D*)$"),
                 "username": re.compile(r"^(your-username.*|)$")}
+ID = re.compile(r"^[0-9A-Za-z-]+$")  # it becomes part of the zip's file name
 
 
 class SubmissionError(ValueError):
@@ -55,6 +57,8 @@ def placeholder_problems(settings: dict, path: Path = SETTINGS) -> list[str]:
             value = str(author.get(name, "")).strip()
             if PLACEHOLDERS[name].match(value):
                 problems.append(f"{where}: authors[{i}].{name} is {value!r}, a placeholder: fill in the real {name}")
+            elif name == "id" and not ID.match(value):
+                problems.append(f"{where}: authors[{i}].id is {value!r}: letters, digits and '-' only (it names the zip)")
     return problems
 
 
@@ -63,14 +67,26 @@ def author_line(author: dict | str) -> str:
     return author if isinstance(author, str) else f"{author.get('name', '')} (ID {author.get('id', '')})"
 
 
+def _tracked(root: Path) -> set[Path] | None:
+    """The files git tracks under ``root`` (None outside a git checkout, e.g. an unpacked zip)."""
+    run = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True)
+    if run.returncode != 0:
+        return None
+    return {Path(name) for name in run.stdout.decode().split("\0") if name}
+
+
 def files_to_submit(root: Path = PROJECT_ROOT) -> list[Path]:
-    """The project's files that go into the zip, relative to ``root``, sorted."""
+    """The project's files that go into the zip, relative to ``root``, sorted: in a git checkout
+    only tracked ones (no scratch notebooks or other untracked files)."""
     found = [root / f for f in CODE_FILES + REPORT_FILES if (root / f).is_file()]
     for folder in CODE_FOLDERS:
         found += [p for p in (root / folder).rglob("*") if p.is_file()]
     for pattern in REPORT_GLOBS:
         found += list(root.glob(pattern))
     relative = {p.relative_to(root) for p in found}
+    tracked = _tracked(root)
+    if tracked is not None:
+        relative &= tracked
     return sorted(p for p in relative if not SKIPPED_PARTS & set(p.parts) and p.suffix != ".pyc")
 
 
