@@ -70,4 +70,20 @@ def test_inversion_rejects_bad_input():
         invert_images(G, decoder, torch.zeros(2, 1, 32, 32), mask=torch.ones(1, 1, 32, 32))
     with pytest.raises(ValueError, match="images"):
         invert_images(G, decoder, torch.zeros(2, 32, 32))
-    assert set(MASKS) == {"pepper", "every other row", "8x8 square"}
+    with pytest.raises(ValueError, match="restarts"):
+        invert_images(G, decoder, torch.zeros(2, 1, 32, 32), restarts=0)
+    with pytest.raises(ValueError, match="n must be"):
+        make_mask("pepper", 0)
+
+
+def test_every_listed_mask_is_its_own_kind_of_damage():
+    """The extras loop over MASKS: each name makes a mask that hides some of the digit but not
+    most of it, and no two names make the same mask."""
+    masks = {kind: make_mask(kind, 3, seed=2) for kind in MASKS}
+    assert len(masks) >= 2, "the extras compare several masks"
+    for kind, mask in masks.items():
+        hidden = (1 - mask).flatten(1).mean(1)
+        assert mask.shape == (3, 1, 32, 32) and set(mask.unique().tolist()) == {0.0, 1.0}, kind
+        assert (0.05 < hidden).all() and (hidden <= 0.5).all(), kind
+    kinds = list(masks)
+    assert all(not torch.equal(masks[a], masks[b]) for i, a in enumerate(kinds) for b in kinds[i + 1:])

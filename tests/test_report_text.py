@@ -44,10 +44,27 @@ def test_banned_tokens_are_found():
     assert banned_tokens("trained for 4 epochs on 2 CPU cores (MNIST-FID 17.3)") == []
 
 
+def test_a_section_records_where_its_run_writes(tmp_path, monkeypatch, capsys):
+    """In the build ($EX3_OUTPUT, its staging folder) a section's answers go to the staging folder;
+    any other run writes under runs/<profile>/ and says so; neither touches the installed report."""
+    monkeypatch.setenv("EX3_REPORT_ROOT", str(tmp_path / "root"))
+    monkeypatch.delenv("EX3_OUTPUT", raising=False)
+    Section(1, "q1", "smoke").answer_row("1a. FC layers?", "Yes", "0.0086", "Table 1.1")
+    by_hand = tmp_path / "root" / "runs" / "smoke" / "report" / "metrics.json"
+    assert json.loads(by_hand.read_text())["q1"]["answers"][0]["answer"] == "Yes"
+    assert str(tmp_path / "root" / "runs" / "smoke") in capsys.readouterr().err
+    monkeypatch.setenv("EX3_OUTPUT", str(tmp_path / "staging"))
+    Section(2, "q2", "smoke").answer_row("2a. Correlation", "U-shaped", "0.15", "Figure 2.1")
+    staged = json.loads((tmp_path / "staging" / "report" / "metrics.json").read_text())
+    assert list(staged) == ["q2"] and capsys.readouterr().err == ""
+    assert "q2" not in json.loads(by_hand.read_text())
+    assert not (tmp_path / "root" / "report").exists()
+
+
 def test_answer_rows_reach_the_front_page(tmp_path, monkeypatch):
-    monkeypatch.setenv("EX3_OUTPUT_DIR", str(tmp_path))  # where a run outside the build writes
+    monkeypatch.setenv("EX3_OUTPUT", str(tmp_path))  # as in the build: this folder, not the project's
     section = Section(1, "q1", "smoke")
-    section.metrics_path = tmp_path / "metrics.json"
+    assert section.metrics_path == tmp_path / "report" / "metrics.json"
     section.answer_row("1a. FC layers?", "Yes | they help", "0.0123 → 0.0086", "Table 1.1")
     section.answer_row("1b. Latent size?", "Flattens after 16", "", "Figure 1.2")
     metrics = json.loads(section.metrics_path.read_text())

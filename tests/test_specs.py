@@ -57,8 +57,48 @@ def test_gan_specs_refuse_bad_settings(fields, message):
         LatentGANSpec(**fields)
 
 
-def test_d_steps_default_by_objective_and_pixel_spec_defaults():
-    assert LatentGANSpec(objective="wgan-gp").d_steps == 5 and LatentGANSpec().d_steps == 1
-    assert LatentGANSpec(critic_steps=2).d_steps == 2
-    pixel = PixelGANSpec()
-    assert (pixel.noise_dim, pixel.batch_size) == (64, 64) and pixel.key()["kind"] == "pixel_gan"
+@pytest.mark.parametrize("fields, d_steps", [(dict(objective="nsgan"), 1), (dict(objective="wgan-gp"), 5),
+                                             (dict(objective="wgan-clip", critic_steps=2), 2)])
+def test_the_loop_trains_d_as_often_and_on_batches_as_large_as_the_spec_says(fields, d_steps, monkeypatch):
+    """``critic_steps`` (None: 5 for the Wasserstein objectives, else 1) is how many updates D gets
+    per update of G, and ``batch_size`` how many real samples each sees, for either kind of GAN."""
+    import torch
+
+    import helpers.gan as gan
+
+    calls = []
+    real_d_step, real_g_step = gan.d_step, gan.g_step
+
+    def d_step(G, D, opt_d, batch, *args, **kwargs):
+        calls.append(("d", len(batch[0])))
+        return real_d_step(G, D, opt_d, batch, *args, **kwargs)
+
+    def g_step(G, D, opt_g, noise, *args, **kwargs):
+        calls.append(("g", len(noise)))
+        return real_g_step(G, D, opt_g, noise, *args, **kwargs)
+
+    monkeypatch.setattr(gan, "d_step", d_step)
+    monkeypatch.setattr(gan, "g_step", g_step)
+    codes = torch.randn(64, 3, generator=torch.Generator().manual_seed(0))
+    gan.train_latent_gan(codes, LatentGANSpec(noise_dim=2, steps=2, batch_size=8, hidden=(8,), **fields), progress=False)
+    assert calls == ([("d", 8)] * d_steps + [("g", 8)]) * 2
+    calls.clear()
+    images = torch.rand(16, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    gan.train_pixel_gan(images, PixelGANSpec(noise_dim=4, width=4, steps=1, batch_size=4, **fields), progress=False)
+    assert calls == [("d", 4)] * d_steps + [("g", 4)]
+
+
+def test_a_pixel_gan_spec_builds_the_generator_it_describes():
+    import torch
+
+    small, wide = PixelGANSpec(noise_dim=16, width=4), PixelGANSpec(noise_dim=16, width=8)
+    G = small.build()
+    out = G(torch.randn(3, 16))
+    assert G.noise_dim == 16 and out.shape == (3, 1, 32, 32) and 0 <= out.min() and out.max() <= 1
+    assert sum(p.numel() for p in wide.build().parameters()) > sum(p.numel() for p in G.parameters())
+    with pytest.raises(ValueError, match="noise"):  # its input is the spec's noise, no other size
+        G(torch.randn(3, 8))
+    keys = {config_key(spec.key()) for spec in (small, wide, PixelGANSpec(noise_dim=16, width=4, data_digest="a"),
+                                                 PixelGANSpec(noise_dim=16, width=4, train_size=512))}
+    assert len(keys) == 4 and config_key(small.key()) == config_key(PixelGANSpec(noise_dim=16, width=4).key())
+    assert small.key()["kind"] != LatentGANSpec().key()["kind"]  # never loaded as a latent GAN

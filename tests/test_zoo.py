@@ -90,3 +90,87 @@ def test_the_evaluator_and_the_pixel_gan_are_keyed_by_their_data(mnist_small, mo
             config = key.value.args[0]
             digests[kind].add(config["data_digest"])
     assert all(len(d) == 2 and None not in d for d in digests.values())
+
+
+@pytest.fixture(scope="module")
+def evaluator(mnist_small, tmp_path_factory):
+    """The evaluator of a small profile trained once for this module's tests (in its own cache
+    folder), with what it was trained from."""
+    from types import SimpleNamespace
+
+    train, test = mnist_small
+    profile = profiles.get_profile("smoke", train_size=512, test_size=256, evaluator_epochs=5)
+    data = zoo.MNIST(train, test)
+    artifacts = tmp_path_factory.mktemp("evaluator-artifacts")
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("EX3_ARTIFACTS", str(artifacts))
+        model, extra = zoo.get_evaluator(profile, data, progress=False)
+    return SimpleNamespace(profile=profile, data=data, model=model, extra=extra, artifacts=artifacts)
+
+
+def test_the_evaluator_is_trained_once_on_the_training_images_and_scored_on_the_test_images(evaluator,
+                                                                                           monkeypatch):
+    from helpers.training import accuracy
+
+    test = evaluator.data.test
+    assert not evaluator.model.training
+    assert evaluator.extra["test_accuracy"] == accuracy(evaluator.model, test.images, test.labels) > 0.4  # chance 0.1
+    monkeypatch.setenv("EX3_ARTIFACTS", str(evaluator.artifacts))
+    with monkeypatch.context() as m:  # asked again: loaded, not trained
+        m.setattr(zoo, "_train_evaluator", lambda *a, **k: pytest.fail("the cached evaluator was retrained"))
+        again, again_extra = zoo.get_evaluator(evaluator.profile, evaluator.data, progress=False)
+    assert again_extra["test_accuracy"] == evaluator.extra["test_accuracy"]
+    assert all(torch.equal(a, b) for a, b in zip(evaluator.model.state_dict().values(), again.state_dict().values()))
+
+    def key_of(directory, config, *args, **kwargs):
+        raise _Keyed(config)
+
+    monkeypatch.setattr(zoo, "cached_model", key_of)
+    keys = set()
+    for profile, seed in [(evaluator.profile, 0), (evaluator.profile, 1),
+                          (dataclasses.replace(evaluator.profile, evaluator_epochs=1), 0)]:
+        with pytest.raises(_Keyed) as key:
+            zoo.get_evaluator(profile, evaluator.data, seed=seed)
+        keys.add(str(sorted(key.value.args[0].items())))
+    assert len(keys) == 3, "another seed or training budget must be another cached evaluator"
+
+
+def test_the_classification_accuracy_score_trains_the_evaluators_classifier_on_the_images_given(evaluator):
+    """CAS: the evaluator's architecture and budget trained on (generated) images with the labels
+    they were made for, tested on the real test digits. Real images with their labels give the
+    evaluator's own test accuracy; labels that do not match the images give less than chance."""
+    profile, data = evaluator.profile, evaluator.data
+    train = data.train
+    assert zoo.classification_accuracy_score(profile, data, train.images, train.labels,
+                                             progress=False) == evaluator.extra["test_accuracy"]
+    shifted = (train.labels + 1) % 10  # every image labelled as the next digit
+    assert zoo.classification_accuracy_score(profile, data, train.images, shifted, progress=False) < 0.08
+
+
+def test_the_pixel_gan_is_trained_on_the_training_images_cached_and_handed_back_ready_to_sample(mnist_small,
+                                                                                               monkeypatch):
+    import helpers.gan as gan
+
+    train, test = mnist_small
+    profile = profiles.get_profile("smoke", train_size=512, test_size=256)
+    data = zoo.MNIST(train, test)
+    spec = profile.pixel_gan(60, steps=3, noise_dim=16, batch_size=16, width=8, snapshot_every=1, n_snapshot=8)
+    G, history, snapshots = zoo.get_pixel_gan(profile, spec, data, progress=False)
+    assert not G.training  # batch norm in inference mode: samples do not depend on their batch
+    images = G(torch.randn(5, 16))
+    assert images.shape == (5, 1, 32, 32) and 0 <= images.min() and images.max() <= 1
+    assert history.rows[-1]["step"] == 3 and sorted(snapshots) == [1, 2, 3]
+    assert snapshots[3].shape == (spec.n_snapshot, 1, 32, 32)
+    # the same weights as training the spec's DCGAN on the training images directly
+    direct, _, _, _ = gan.train_pixel_gan(train.images, spec, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), direct.state_dict().values()))
+    with monkeypatch.context() as m:  # asked again: loaded, not trained
+        m.setattr(gan, "train_pixel_gan", lambda *a, **k: pytest.fail("the cached pixel GAN was retrained"))
+        again, again_history, again_snapshots = zoo.get_pixel_gan(profile, spec, data, progress=False)
+    assert not again.training and again_history.rows == history.rows
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), again.state_dict().values()))
+    assert torch.allclose(again_snapshots[3], snapshots[3])
+    with pytest.raises(ValueError, match="the spec is for"):  # a spec for other data sizes
+        zoo.get_pixel_gan(profiles.get_profile("smoke"), profiles.get_profile("smoke").pixel_gan(60), data)
+    with pytest.raises(ValueError, match="the spec names data"):
+        zoo.get_pixel_gan(profile, dataclasses.replace(spec, data_digest="other images"), data, progress=False)
