@@ -159,8 +159,10 @@ def test_a_rebuild_executes_only_what_changed(tmp_path, monkeypatch):
 
     assert run()[0] == ["01_first.ipynb", "02_second.ipynb"]
     metrics = json.loads((report / "metrics.json").read_text())
+    executed_before = {p.name: p.read_bytes() for p in (report / "executed").iterdir()}
     ran, seconds, log = run()
     assert ran == [] and "unchanged, reusing" in log
+    assert {p.name: p.read_bytes() for p in (report / "executed").iterdir()} == executed_before
     assert seconds < 30, f"a rebuild with nothing changed took {seconds:.0f} s"
     again = json.loads((report / "metrics.json").read_text())
     assert {k: again[k] for k in ("s1", "s2")} == {k: metrics[k] for k in ("s1", "s2")}

@@ -67,6 +67,7 @@ REFUSED = [
     ("02", dict(N_IMAGES="[3, 1025]"), r"N_IMAGES=\[3, 1025\] asks for more than the 1,024 test images"),
     ("02", dict(profile="full", N_IMAGES="[10001]"), "more than the 10,000 test images of the full profile"),
     ("02", dict(MAIN_IMAGES=2), "MAIN_IMAGES=2"),
+    ("02", dict(MAIN_IMAGES=16), r"MAIN_IMAGES=16 must exceed the largest latent size, 16"),
     ("02", dict(SEEDS="[0, 0]"), "SEEDS=.*repeats a value"),
     # 03: folds within a budget of 10 x FOLDS to 100 labels; at least two subsets; bounded copies and neighbours
     ("03", dict(FOLDS=50), r"FOLDS=50 50 is out of range: it must be an integer \(>= 2 and <= 10\)"),
@@ -118,7 +119,7 @@ ACCEPTED = [
     ("01", dict(FC_VARIANTS="[0, 2]", LATENT_DIMS="[1, 1024]", EPOCHS=1, SEED=MAX_SEED)),
     ("01", dict(FC_VARIANTS="[2, 0, 5]")),
     ("01", dict(FC_VARIANTS="[1]")),  # 0 and the chosen depth are compared whatever the list holds
-    ("02", dict(N_IMAGES="[3, 1024]", MAIN_IMAGES=3, SEEDS="[5]")),
+    ("02", dict(N_IMAGES="[3, 1024]", MAIN_IMAGES=5, LATENT_DIMS="[2, 4]", SEEDS="[5]")),
     ("02", dict(profile="full", N_IMAGES="[10000]", MAIN_IMAGES=100000)),  # more than the test set: all of it
     ("03", dict(FOLDS=10, SUBSETS=2, COPIES=100, NEIGHBOURS=100, GRAPH_COMPONENTS=1)),
     ("03", dict(FOLDS=2, BUDGETS="[1, 20, 1000]")),

@@ -297,10 +297,14 @@ def with_source_prose(source: nbformat.NotebookNode, executed: nbformat.Notebook
     if len(runs) != len(code_cells(source)):
         raise ValueError("the executed copy's code cells do not match the source notebook's")
     merged = nbformat.from_dict(json.loads(json.dumps(executed)))
+    executed_prose = {c.get("id"): c for c in executed.cells if c.cell_type != "code" and c.get("id")}
     cells, runs = [], iter(runs)
     for cell in source.cells:
-        if cell.cell_type != "code":
-            cells.append(nbformat.from_dict(json.loads(json.dumps(cell))))
+        if cell.cell_type != "code":  # the source's words; the run's metadata when the cell was there
+            prose = nbformat.from_dict(json.loads(json.dumps(executed_prose.get(cell.get("id"), cell))))
+            prose.source = cell.source
+            prose.metadata["tags"] = list(cell.get("metadata", {}).get("tags", []))
+            cells.append(prose)
             continue
         ran = nbformat.from_dict(json.loads(json.dumps(next(runs))))
         ran.metadata["tags"] = list(cell.get("metadata", {}).get("tags", []))
