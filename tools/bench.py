@@ -255,8 +255,11 @@ def run(batch_size: int = 128, max_batches: int = 120, workers: int = 0) -> dict
     report_dir = committed_dirs("full")["report"]
     if (report_dir / "metrics.json").exists():
         provenance = json.loads((report_dir / "metrics.json").read_text()).get("provenance", {})
-        result["notebook_seconds_last_full_build"] = provenance.get("notebook_seconds")
-        result["total_seconds_last_full_build"] = provenance.get("total_seconds")
+        # each notebook's own run (a build that reused a notebook carries that run's seconds), not
+        # the wall time of the last build, which is seconds when it reused them
+        seconds = provenance.get("notebook_seconds") or {}
+        result["notebook_seconds_last_full_build"] = seconds
+        result["total_seconds_last_full_build"] = round(sum(seconds.values()), 1)
     if (report_dir / "gpu_timing.json").exists():
         result["gpu_full_profile"] = json.loads((report_dir / "gpu_timing.json").read_text())
     return result
