@@ -115,7 +115,7 @@ def _execute_each(pm, notebooks, staged, committed, profile, kernel, force, log)
         else:
             reason = cache.why_stale(previous, fp, staged["artifacts"], committed["figures"], recorded)
         if reason is None:
-            runs[nb.name] = _reuse(nb, previous, staged, committed)
+            runs[nb.name] = _reuse(nb, previous, staged, committed, recorded)
             log(f"[{i}/{len(notebooks)}] {nb.name}: unchanged, reusing the copy executed at "
                 f"{runs[nb.name]['commit'][:12]}")
             continue
@@ -149,15 +149,16 @@ def _run_summary(meta: dict) -> dict:
     return {k: meta[k] for k in ("seconds", "commit", "device", "trained", "loaded")}
 
 
-def _reuse(source: Path, previous: Path, staged: dict[str, Path], committed: dict[str, Path]) -> dict:
+def _reuse(source: Path, previous: Path, staged: dict[str, Path], committed: dict[str, Path], recorded: dict) -> dict:
     """Stage the committed executed copy of ``source`` (with the source's markdown), its figures and
-    its numbers, as if it had just run."""
-    meta = cache.stored(previous)
-    merged = cache.with_source_prose(nbformat.read(source, as_version=4), nbformat.read(previous, as_version=4))
+    its numbers (from ``recorded``, the committed metrics.json), as if it had just run."""
+    executed = nbformat.read(previous, as_version=4)
+    meta = executed.metadata[cache.METADATA_KEY]
+    merged = cache.with_source_prose(nbformat.read(source, as_version=4), executed)
     nbformat.write(merged, staged["executed"] / source.name)
     for name in meta["figures"]:
         shutil.copy2(committed["figures"] / name, staged["figures"] / name)
-    recorded = _metrics(committed["report"] / "metrics.json")  # every key is there: why_stale checked
+    # every key is there: why_stale checked
     record_metrics(staged["report"] / "metrics.json", {k: recorded[k] for k in meta["metrics_keys"]})
     return {**_run_summary(meta), "reused": True}
 

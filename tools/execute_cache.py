@@ -17,6 +17,7 @@ model computed, and re-executing would train the same weights again.
 from __future__ import annotations
 
 import ast
+import copy
 import gzip
 import hashlib
 import json
@@ -171,10 +172,19 @@ class Fingerprint:
         return changed
 
 
+def _injected(cell) -> bool:
+    """Whether papermill injected ``cell`` (the run's parameters)."""
+    return "injected-parameters" in cell.get("metadata", {}).get("tags", [])
+
+
+def _ran_code(nb: nbformat.NotebookNode) -> list:
+    """A notebook's own code cells, without the cell papermill injects."""
+    return [c for c in nb.cells if c.cell_type == "code" and not _injected(c)]
+
+
 def code_cells(nb: nbformat.NotebookNode) -> list[str]:
     """The sources of a notebook's code cells, without the cell papermill injects."""
-    return [c.source for c in nb.cells if c.cell_type == "code"
-            and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return [c.source for c in _ran_code(nb)]
 
 
 def fingerprint(source: Path, profile: str, data_root: Path, upstream: dict | None = None,
@@ -291,25 +301,20 @@ def with_source_prose(source: nbformat.NotebookNode, executed: nbformat.Notebook
     """The executed copy with the source notebook's cells around its code: markdown cells (and
     cell tags) from ``source``, code cells with their outputs from ``executed``. The fingerprint
     guarantees that the code cells are the same, in the same order."""
-    runs = [c for c in executed.cells if c.cell_type == "code"
-            and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
-    injected = [c for c in executed.cells if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    runs = _ran_code(executed)
     if len(runs) != len(code_cells(source)):
         raise ValueError("the executed copy's code cells do not match the source notebook's")
-    merged = nbformat.from_dict(json.loads(json.dumps(executed)))
+    injected = [c for c in executed.cells if _injected(c)]
     executed_prose = {c.get("id"): c for c in executed.cells if c.cell_type != "code" and c.get("id")}
     cells, runs = [], iter(runs)
     for cell in source.cells:
-        if cell.cell_type != "code":  # the source's words; the run's metadata when the cell was there
-            prose = nbformat.from_dict(json.loads(json.dumps(executed_prose.get(cell.get("id"), cell))))
-            prose.source = cell.source
-            prose.metadata["tags"] = list(cell.get("metadata", {}).get("tags", []))
-            cells.append(prose)
-            continue
-        ran = nbformat.from_dict(json.loads(json.dumps(next(runs))))
-        ran.metadata["tags"] = list(cell.get("metadata", {}).get("tags", []))
-        cells.append(ran)
-        if "parameters" in ran.metadata["tags"]:
-            cells += [nbformat.from_dict(json.loads(json.dumps(c))) for c in injected]
-    merged.cells = cells
-    return merged
+        if cell.cell_type == "code":  # the run: source and outputs
+            new = copy.deepcopy(next(runs))
+        else:  # the source's words; the run's metadata when the cell was there
+            new = copy.deepcopy(executed_prose.get(cell.get("id"), cell))
+            new.source = cell.source
+        new.metadata["tags"] = list(cell.get("metadata", {}).get("tags", []))
+        cells.append(new)
+        if "parameters" in new.metadata["tags"]:
+            cells += copy.deepcopy(injected)
+    return nbformat.from_dict({**{k: copy.deepcopy(v) for k, v in executed.items() if k != "cells"}, "cells": cells})
