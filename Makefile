@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PROFILE ?= $(or $(EX3_PROFILE),full)
 EXTRAS ?= $(or $(EX3_EXTRAS),0)
 FORCE ?= 0
+# make report SEED_OFFSET=n: every training and sampling seed shifted by n, the report built beside the committed one
+SEED_OFFSET ?= $(or $(EX3_SEED_OFFSET),0)
 PROFILES := full smoke
 # only a known profile name reaches a shell command (no quoting surprises, no injected commands)
 ifneq ($(words $(PROFILE)) $(filter $(PROFILE),$(PROFILES)),1 $(PROFILE))
@@ -35,7 +37,7 @@ help: ## list the targets (the default: `make` alone builds nothing)
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
 
 report: env data latex ## run the notebooks whose inputs changed (FORCE=1: all) and export report/ex3.pdf
-	EX3_PROFILE=$(PROFILE) EX3_EXTRAS=$(EXTRAS) $(PY) -m tools.build --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force)
+	EX3_PROFILE=$(PROFILE) EX3_EXTRAS=$(EXTRAS) EX3_SEED_OFFSET=$(SEED_OFFSET) $(PY) -m tools.build --profile $(PROFILE) $(if $(filter 1,$(FORCE)),--force)
 
 test: env data latex ## the complete suite: unit + build tests, and every notebook once under nbmake (smoke)
 	@$(HERMETIC) $(PY) -m pytest tests notebooks --nbmake --nbmake-kernel=ex3 --nbmake-timeout=600 -p no:cacheprovider --durations=12

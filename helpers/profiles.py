@@ -25,6 +25,8 @@ ENVIRONMENT = {
     "EX3_REPORT_ROOT": "the folder that holds report/, figures/ and runs/ (default: the project; tests move it)",
     "EX3_OUTPUT": "set by the build: the staging folder its notebooks write to",
     "EX3_EXTRAS": "1: the build also runs the extras notebooks (make report EXTRAS=1)",
+    "EX3_SEED_OFFSET": "an integer added to every training and sampling seed (default 0; make report SEED_OFFSET=1 "
+                       "builds the report in another random world)",
 }
 
 
@@ -85,6 +87,12 @@ class Profile:
     pixel_gan_max_steps: int = 20000  # the pixel DCGAN stops at the latent GAN's wall time first
     # 08_fashion_mnist (appendix: the same pipeline on a second dataset)
     fashion_gan_steps: int = 2000
+    # every training and sampling seed is seed(base) = base + seed_offset: another offset, another random world
+    seed_offset: int = 0
+
+    def seed(self, base: int = 0) -> int:
+        """The seed a notebook or the model zoo uses where the report's code says ``base``."""
+        return base + self.seed_offset
 
     @property
     def train_images(self) -> int:
@@ -100,7 +108,8 @@ class Profile:
         """The report's autoencoder (Q1's choice, which Q2-Q5 build on) in this profile, with
         ``changes`` to its fields (``None`` keeps a field)."""
         main = AutoencoderSpec(latent_dim=self.latent_dim, fc_layers=self.chosen_fc_layers, epochs=self.ae_epochs,
-                               dataset=dataset, train_size=self.train_size, test_size=self.test_size)
+                               dataset=dataset, train_size=self.train_size, test_size=self.test_size,
+                               seed=self.seed(changes.pop("seed", None) or 0))
         return replace(main, **{k: v for k, v in changes.items() if v is not None})
 
     def latent_gan(self, autoencoder: AutoencoderSpec, **changes) -> LatentGANSpec:
@@ -109,6 +118,7 @@ class Profile:
         steps = changes.pop("steps", self.gan_steps)
         return LatentGANSpec(**{"autoencoder": autoencoder, "noise_dim": self.noise_dim, "objective": self.gan_objective,
                                 "steps": steps, "batch_size": self.gan_batch_size,
+                                "seed": self.seed(changes.pop("seed", 0)),
                                 "snapshot_every": max(1, steps // 6), **changes})
 
     def digit_gan(self, autoencoder: AutoencoderSpec, aux_weight: float, **changes) -> LatentGANSpec:
@@ -122,7 +132,7 @@ class Profile:
         """The pixel-space DCGAN baseline of the extras: at most ``pixel_gan_max_steps``, stopped
         after ``max_seconds`` of training (rounded to whole seconds, part of its cache key)."""
         steps = changes.pop("steps", self.pixel_gan_max_steps)
-        return PixelGANSpec(**{"steps": steps, "max_seconds": max(1, round(max_seconds)), "dataset": dataset,
+        return PixelGANSpec(**{"steps": steps, "seed": self.seed(changes.pop("seed", 0)), "max_seconds": max(1, round(max_seconds)), "dataset": dataset,
                                "train_size": self.train_size, "snapshot_every": max(1, steps // 10), **changes})
 
 
@@ -170,6 +180,11 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
     parameters straight through (``None`` meaning "use the profile's value").
     """
     name = name or env("EX3_PROFILE", "full")
+    if overrides.get("seed_offset") is None:
+        try:
+            overrides["seed_offset"] = int(env("EX3_SEED_OFFSET", 0))
+        except ValueError:
+            raise ValueError(f"EX3_SEED_OFFSET must be an integer, got {env('EX3_SEED_OFFSET')!r}") from None
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
     profile = PROFILES[name]
@@ -185,7 +200,7 @@ def get_profile(name: str | None = None, **overrides) -> Profile:
 
 
 # settings that may be 0 (every other count must be >= 1); floats must be > 0 unless listed here
-MAY_BE_ZERO = {"chosen_fc_layers", "fc_variants", "decor_seeds", "grid_weight_decays", "code_penalty"}
+MAY_BE_ZERO = {"chosen_fc_layers", "fc_variants", "decor_seeds", "grid_weight_decays", "code_penalty", "seed_offset"}
 
 
 def _validate(p: Profile) -> None:
@@ -217,9 +232,12 @@ def committed_dirs(profile: str | Profile) -> dict[str, Path]:
     the whole tree elsewhere (the tests build into temporary folders).
     """
     name = profile if isinstance(profile, str) else profile.name
+    offset = 0 if isinstance(profile, str) else profile.seed_offset
     report, figures = report_root() / "report", report_root() / "figures"
     if name != "full":
         report, figures = report / name, figures / name
+    if offset:  # another random world: beside the report, never over it
+        report, figures = report / f"seed-offset-{offset}", figures / f"seed-offset-{offset}"
     return {"report": report, "figures": figures, "executed": report / "executed"}
 
 

@@ -87,7 +87,8 @@ def _train_evaluator(model: DigitCNN, images, labels, epochs: int, seed: int, pr
 def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
                   progress: bool = True) -> tuple[DigitCNN, dict]:
     """The evaluator CNN (trained once on the dataset's training split, cached) and its test
-    accuracy."""
+    accuracy; ``seed`` is shifted by the profile's seed offset."""
+    seed = profile.seed(seed)
     config = {"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
               "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
               "schedule": "onecycle", "dataset": data.name, "data_digest": data.fingerprint}
@@ -113,7 +114,9 @@ def classification_accuracy_score(profile: Profile, data: MNIST, images: torch.T
     """Classification accuracy score (Ravuri & Vinyals, 2019): a classifier with the evaluator's
     architecture and training budget, trained on ``images`` (generated) with the ``labels`` they
     were generated for, then tested on the real test images. Compare with the evaluator's own
-    test accuracy, the same classifier trained on real images."""
+    test accuracy, the same classifier trained on real images. ``seed`` is shifted by the profile's
+    seed offset."""
+    seed = profile.seed(seed)
     with seeded(seed):
         model = DigitCNN().to(images.device)
     _train_evaluator(model, images, labels, profile.evaluator_epochs, seed, progress)

@@ -69,9 +69,11 @@ def execute(notebooks: list[Path], staged: dict[str, Path], profile: str, commit
     it trained or loaded."""
     import papermill as pm
 
+    offset = get_profile(profile).seed_offset  # from $EX3_SEED_OFFSET, which the kernels inherit
+    profile_key = profile + (f"+seed_offset={offset}" if offset else "")
     staged["executed"].mkdir(parents=True, exist_ok=True)
     with _stderr_to(staged["report"].parent / "kernels.log"):
-        return _execute_each(pm, notebooks, staged, committed or {}, profile, kernel, force, log)
+        return _execute_each(pm, notebooks, staged, committed or {}, profile, profile_key, kernel, force, log)
 
 
 @contextlib.contextmanager
@@ -95,7 +97,7 @@ def _metrics(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _execute_each(pm, notebooks, staged, committed, profile, kernel, force, log) -> dict[str, dict]:
+def _execute_each(pm, notebooks, staged, committed, profile, profile_key, kernel, force, log) -> dict[str, dict]:
     from helpers.data import data_root
 
     runs: dict[str, dict] = {}
@@ -106,7 +108,7 @@ def _execute_each(pm, notebooks, staged, committed, profile, kernel, force, log)
         out = staged["executed"] / nb.name
         # the numbers the notebooks before this one recorded in this build (run or reused)
         upstream = cache.sections_digest(_metrics(metrics_path)) if cache.reads_other_sections(nb) else {}
-        fp = cache.fingerprint(nb, profile, data_root(), upstream, packages=packages, data=data)
+        fp = cache.fingerprint(nb, profile_key, data_root(), upstream, packages=packages, data=data)
         previous = committed["executed"] / nb.name if committed else None
         if force:
             reason = "forced (FORCE=1)"
@@ -234,13 +236,13 @@ def device_name() -> str:
         f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def provenance(profile: str, runs: dict[str, dict], total: float, extras: bool = False) -> dict:
+def provenance(profile: str, runs: dict[str, dict], total: float, extras: bool = False, seed_offset: int = 0) -> dict:
     """Where the report's numbers come from: this build's source version and software, and for each
     notebook the run that executed it (this build's, or an earlier one reused unchanged)."""
     import torch
 
     devices = sorted({r["device"] for r in runs.values()})
-    return {"commit": _git_commit(), "profile": profile, "device": " / ".join(devices),
+    return {"commit": _git_commit(), "profile": profile, "seed_offset": seed_offset, "device": " / ".join(devices),
             "torch": torch.__version__, "python": platform.python_version(), "packages": installed_distributions(),
             "platform": platform.platform(), "built": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             # total_seconds: what the notebooks' runs took (a reused notebook counts its own run);
@@ -470,9 +472,10 @@ def build(profile_name: str, notebooks: list[Path] | None = None, execute_notebo
     notebooks = notebooks or source_notebooks(extras=extras)
     if not notebooks:
         raise BuildError("no notebooks/NN_*.ipynb found")
-    staging = report_root() / "runs" / f".build-{profile.name}"
+    world = f"-seed-offset-{profile.seed_offset}" if profile.seed_offset else ""
+    staging = report_root() / "runs" / f".build-{profile.name}{world}"
     _check_writable(dest["report"], dest["figures"], staging.parent, output_dirs(profile)["artifacts"])
-    with build_lock(staging.parent / f".build-{profile.name}.lock"):
+    with build_lock(staging.parent / f".build-{profile.name}{world}.lock"):
         shutil.rmtree(staging, ignore_errors=True)
         with _environ(EX3_OUTPUT=str(staging)):
             dirs = output_dirs(profile)
@@ -500,7 +503,7 @@ def _build_into(profile, dirs: dict[str, Path], dest: dict[str, Path], notebooks
         # and this one no longer does, cannot survive
         runs = execute(notebooks, dirs, profile.name, committed=dest, force=force, log=log)
         executed = [dirs["executed"] / nb.name for nb in notebooks]
-        prov = provenance(profile.name, runs, time.perf_counter() - start, extras=extras)
+        prov = provenance(profile.name, runs, time.perf_counter() - start, extras=extras, seed_offset=profile.seed_offset)
         metrics = record_metrics(metrics_path, {"provenance": prov})
     else:  # re-export only: the notebooks the recorded run executed, with that run's provenance
         recorded = dest["report"] / "metrics.json"
