@@ -169,15 +169,17 @@ class Section:
     def next_table(self) -> str:
         return f"Table {self.number}.{self._tables + 1}"
 
-    def figure(self, fig, name: str, caption: str) -> None:
-        """Save ``fig`` as ``figures/<name>.png`` at print resolution, show that same PNG (at its
-        size in inches, also in the PDF) and its caption "Figure n.k"."""
+    def figure(self, fig, name: str, caption: str | None = None) -> None:
+        """Save ``fig`` as ``figures/<name>.png`` at print resolution and show that same PNG (at its
+        size in inches, also in the PDF). The caption is the markdown cell right after this one,
+        opening with ``{{ figure("<name>") }}``, which the export numbers "Figure n.k" (and
+        ``{{ ref("<name>") }}`` cites it anywhere). ``caption``: shown as an output instead, numbered
+        by call order (the extras notebooks)."""
         import io
 
         import matplotlib.pyplot as plt
         from IPython.display import Image, Markdown, display
 
-        self._figures += 1
         self.figures_dir.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
@@ -186,15 +188,37 @@ class Section:
         width_px = int(round(fig.get_size_inches()[0] * 100))  # screen size in JupyterLab
         plt.close(fig)
         display(Image(data=png, format="png", width=width_px))
-        display(Markdown(f"**Figure {self.number}.{self._figures}.** {caption}"))
+        if caption is not None:
+            self._figures += 1
+            display(Markdown(f"**Figure {self.number}.{self._figures}.** {caption}"))
 
-    def table(self, df: pd.DataFrame, caption: str, floatfmt: str | dict = ".4g", index: bool = False) -> None:
-        """Show ``df`` as a numbered table ("Table n.k") under its caption."""
+    def table(self, df: pd.DataFrame, caption: str | None = None, floatfmt: str | dict = ".4g",
+              index: bool = False) -> None:
+        """Show ``df`` as a table. Its caption is the markdown cell right before this one, opening
+        with ``{{ table("<label>") }}`` (numbered "Table n.k" at export); ``caption``: shown as an
+        output instead, numbered by call order (the extras notebooks)."""
         from IPython.display import Markdown, display
 
-        self._tables += 1
         body = format_table(df, floatfmt).to_markdown(index=index, disable_numparse=True)
+        if caption is None:
+            display(Markdown(body))
+            return
+        self._tables += 1
         display(Markdown(f"**Table {self.number}.{self._tables}.** {caption}\n\n{body}"))
+
+    def claim(self, name: str, holds) -> bool:
+        """Record whether the condition that a sentence of the text rests on holds, under
+        ``claims.<name>`` in this section's numbers; the sentence cites it as
+        ``{{ claim("<section key>.<name>") }}`` and the export refuses a false or missing one."""
+        holds = bool(holds)
+        self.record({"claims": {name: holds}})
+        return holds
+
+    def formats(self, formats: dict[str, str] | None = None, **by_key: str) -> None:
+        """The display format of recorded numbers (``format()`` specs such as ``".1%"``, ``".4f"``),
+        written once: ``{{ q4.fid_gan }}`` in the text prints with it. Keys are dotted paths inside
+        this section, ``*`` matching one level (``{"by_d.*.test_mse": ".4f"}``)."""
+        self.record({"formats": {**(formats or {}), **by_key}})
 
     def answer(self, text: str):
         """The section's answer, shown in bold type right under its question."""
