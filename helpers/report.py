@@ -123,26 +123,17 @@ def _markdown_table(header: list[str], rows: list[list], widths: tuple[int, ...]
     return "\n".join(lines) + "\n"
 
 
-def answers_markdown(metrics: dict) -> str:
-    """The report's front page: every answer row the notebooks recorded, as one table. Empty
-    string when nothing was recorded."""
-    rows = answer_rows(metrics)
-    if not rows:
-        return ""
-    # the column headers say what each row holds; the table must fit on the title page
-    return "# Answers at a glance\n\n" + _markdown_table(["Question", "Answer", "Key number", "Evidence"],
-                                   [[r["question"], r["answer"], r.get("number", ""), r.get("where", "")] for r in rows],
-                                   widths=(14, 36, 23, 8))
-
-
-def summary_markdown(metrics: dict) -> str:
-    """``report/summary.md`` (linked from the README): where the numbers come from, then every
-    answer row and headline number the notebooks recorded; nothing is formatted here."""
+def summary_markdown(metrics: dict, answers: str = "") -> str:
+    """``report/summary.md`` (linked from the README): where the numbers come from, the front page's
+    ``answers`` (rendered by the build), then any headline numbers of the extras."""
     prov = metrics.get("provenance", {})
-    head = (f"Profile `{prov.get('profile', '?')}`, commit `{str(prov.get('commit', '?'))[:12]}`, "
-            f"{prov.get('device', '?')}, total {prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
-    return head + _markdown_table(["question", "answer (extras: the measure)", "key number"], [
-        [r["question"], r["answer"], r.get("number", "")] for r in answer_rows(metrics, headlines=True)])
+    head = (f"Profile `{prov.get('profile', '?')}`, seed offset {prov.get('seed_offset', 0)}, commit "
+            f"`{str(prov.get('commit', '?'))[:12]}`, {prov.get('device', '?')}, total "
+            f"{prov.get('total_seconds', 0) / 60:.1f} min.\n\n")
+    rows = answer_rows(metrics, headlines=True)
+    extras = _markdown_table(["section", "measure", "number"], [
+        [r["question"], r["answer"], r.get("number", "")] for r in rows]) if rows else ""
+    return head + answers + ("\n\n" if answers else "") + extras
 
 
 FIGURE_DPI = 220  # print resolution of every figure (the PDF shows them at their size in inches)

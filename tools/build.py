@@ -31,10 +31,11 @@ from pathlib import Path
 import nbformat
 
 from helpers.profiles import PROJECT_ROOT, committed_dirs, env, get_profile, output_dirs, report_root
-from helpers.report import answers_markdown, record_metrics, summary_markdown
+from helpers.report import record_metrics, summary_markdown
 
 from . import execute_cache as cache
 from .export import TEMPLATE, TEMPLATES, TEX_GLYPHS, CleanOutputs
+from .prose import Document, FillProse, ProseError
 from .submission import author_line, placeholder_problems
 
 TITLE = "Exercise 3: autoencoding and generative models for MNIST"
@@ -166,6 +167,8 @@ def _reuse(source: Path, previous: Path, staged: dict[str, Path], committed: dic
 
 
 REPORT_SETTINGS = PROJECT_ROOT / "report" / "report.toml"
+# the front page's text: our answers, one sentence and one number each, with placeholders (tools.prose)
+FRONT_PAGE = PROJECT_ROOT / "report" / "answers.md"
 # cells only a reader of the notebook needs (the model printed, a training step in code)
 NOTEBOOK_ONLY = "notebook-only"
 
@@ -260,7 +263,64 @@ def _section_name(notebook: str) -> str:
         else ("theory" if notebook.startswith("06") else notebook[:2])
 
 
-def appendix(prov: dict) -> str:
+# the numbers the appendix compares between random worlds (make report SEED_OFFSET=n): one per
+# question's answer, printed in the format each notebook declared for it
+HEADLINES = (("Q1 test MSE per pixel, $d=10$", "q1.test_mse_d10"),
+             ("Q2 mean $|r|$ between code coordinates, $d=10$", "q2.value_by_d.10"),
+             ("Q3 test accuracy, frozen encoder + MLP, 100 labels", "q3.frozen_acc_100"),
+             ("Q3 test accuracy, whole network from scratch, 100 labels", "q3.scratch_acc_100"),
+             ("Q4 MNIST-FID of the latent GAN", "q4.fid_gan"),
+             ("Q4 MNIST-FID of the selected Gaussian mixture", "q4.fid_gmm_selected"),
+             ("Q5 samples of the requested digit", "q5.cond_acc"),
+             ("Q5 classification accuracy score", "q5.cas"))
+
+
+def other_worlds(report_dir: Path, prov: dict) -> dict[int, dict]:
+    """{seed offset: metrics} of the builds in other random worlds committed beside this report
+    (none for a build that is itself in another world)."""
+    if prov.get("seed_offset"):
+        return {}
+    worlds = {}
+    for path in sorted(report_dir.glob("seed-offset-*/metrics.json")):
+        other = json.loads(path.read_text())
+        worlds[int(other.get("provenance", {}).get("seed_offset", path.parent.name.rsplit("-", 1)[-1]))] = other
+    return worlds
+
+
+def _headline(metrics: dict, path: str) -> str:
+    from .prose import Numbers, ProseError
+
+    section, *keys = path.split(".")
+    try:
+        node = Numbers(metrics[section], section, metrics[section].get("formats", {}))
+        for key in keys:
+            node = node[key]
+        return str(node)
+    except (KeyError, ProseError):
+        return "n/a"
+
+
+def worlds_table(metrics: dict, worlds: dict[int, dict]) -> str:
+    """The headline numbers of this build beside those of the builds in other random worlds."""
+    if not worlds:
+        return ""
+    header = "| number | this report | " + " | ".join(f"seed offset {o}" for o in worlds) + " |\n"
+    header += "|:--|--:|" + "--:|" * len(worlds) + "\n"
+    rows = "".join(f"| {label} | {_headline(metrics, path)} | "
+                   + " | ".join(_headline(m, path) for m in worlds.values()) + " |\n" for label, path in HEADLINES)
+    offsets = ", ".join(str(o) for o in worlds)
+    commits = ", ".join(str(m.get("provenance", {}).get("commit", "?"))[:12] for m in worlds.values())
+    return f"""
+**The answers in another random world.** We built the whole report a second time with every training
+and sampling seed shifted by {offsets} (new models, labelled subsets, pairs and samples; source version
+{commits}). A build installs its numbers only when its text passes every claim check, so every
+statement above holds in both builds; the headline numbers differ by the spread between random
+worlds:
+
+{header}{rows}"""
+
+
+def appendix(prov: dict, metrics: dict | None = None, worlds: dict[int, dict] | None = None) -> str:
     runs = prov.get("notebook_runs") or {n: {"seconds": s, "commit": prov["commit"]}
                                           for n, s in prov["notebook_seconds"].items()}
     by_commit: dict[str, list[str]] = {}
@@ -285,7 +345,7 @@ before (a stored model is reused only if its settings and training code are unch
 | software | PyTorch {prov['torch']}, Python {prov['python']} |
 | report exported (UTC) | {prov['built'].replace('T', ' ')} |
 | minutes of computation | {minutes:.1f} in all |
-"""
+""" + worlds_table(metrics or {}, worlds or {})
 
 
 def _latex_tools() -> str | None:
@@ -357,7 +417,9 @@ def page_counts(build_dir: Path) -> dict:
 
 
 def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=print) -> Path:
-    """ex3.pdf via LaTeX, or ex3.html when the LaTeX tools are missing."""
+    """ex3.pdf via LaTeX, or ex3.html when the LaTeX tools are missing; the text's placeholders are
+    filled from ``report_dir/metrics.json`` and its claims checked (:mod:`tools.prose`)."""
+    prose = FillProse(metrics_path=str(report_dir / "metrics.json"))
     build_dir = report_dir / "_build"
     shutil.rmtree(build_dir, ignore_errors=True)
     build_dir.mkdir(parents=True)
@@ -368,6 +430,7 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
 
         exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
         exporter.register_preprocessor(CleanOutputs(), enabled=True)
+        exporter.register_preprocessor(prose, enabled=True)
         body, _ = exporter.from_notebook_node(merged)
         out = report_dir / "ex3.html"
         out.write_text(body)
@@ -378,6 +441,7 @@ def export(merged: nbformat.NotebookNode, report_dir: Path, prov: dict, log=prin
     exporter = LatexExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                              template_name=TEMPLATE, extra_template_basedirs=[str(TEMPLATES)])
     exporter.register_preprocessor(CleanOutputs(), enabled=True)
+    exporter.register_preprocessor(prose, enabled=True)
     body, resources = exporter.from_notebook_node(merged)
     for name, data in resources.get("outputs", {}).items():
         (build_dir / name).write_bytes(data)
@@ -519,11 +583,17 @@ def _build_into(profile, dirs: dict[str, Path], dest: dict[str, Path], notebooks
         for png in dest["figures"].glob("*.png"):
             shutil.copy2(png, dirs["figures"] / png.name)
         executed = [dirs["executed"] / name for name in sorted(prov["notebook_seconds"])]
-    out = export(merge(executed, appendix(prov), answers_markdown(metrics)), dirs["report"], prov, log=log)
+    front = FRONT_PAGE.read_text() if FRONT_PAGE.exists() else ""
+    try:
+        out = export(merge(executed, appendix(prov, metrics, other_worlds(dest["report"], prov)), front),
+                     dirs["report"], prov, log=log)
+    except ProseError as err:
+        raise BuildError(f"{err}\n  the executed notebooks and numbers of this run: {dirs['report']}") from None
     if out.suffix == ".pdf":
         metrics = record_metrics(metrics_path, {"report": page_counts(dirs["report"] / "_build")})
         log(f"pages: {metrics['report']['pages_total']} in all; the assignment part ends on page {metrics['report']['pages_assignment']}")
-    (dirs["report"] / "summary.md").write_text(summary_markdown(metrics))
+    front_text = Document(metrics, strict=False).render("front page", front) if front else ""
+    (dirs["report"] / "summary.md").write_text(summary_markdown(metrics, front_text))
     return out, prov
 
 

@@ -41,8 +41,9 @@ class CleanOutputs(Preprocessor):
 
 
 CONFIG = f'''# written by `python -m tools.export` (make env): every nbconvert export in this environment
-# drops stderr and progress bars and uses the report's LaTeX template
-c.Exporter.preprocessors = ["tools.export.CleanOutputs"]
+# drops stderr and progress bars, fills the text's placeholders from the metrics.json beside the
+# notebook (tools.prose) and uses the report's LaTeX template
+c.Exporter.preprocessors = ["tools.export.CleanOutputs", "tools.prose.FillProse"]
 c.TemplateExporter.extra_template_basedirs = [{str(TEMPLATES)!r}]
 c.LatexExporter.template_name = "{TEMPLATE}"
 '''

@@ -166,7 +166,7 @@ class Document:
                                                   table=self._caption("table"), ref=self._ref)
         except ProseError as err:
             raise ProseError(f"{where}: {err}") from None
-        except jinja2.TemplateError as err:
+        except (jinja2.TemplateError, TypeError, ValueError) as err:  # syntax, arithmetic on a number, a bad format
             raise ProseError(f"{where}: {type(err).__name__}: {err}") from None
 
     def _caption(self, kind: str):
@@ -240,13 +240,49 @@ class FillProse(Preprocessor):
         return nb, resources
 
 
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+
+
+def _string_words(source: str) -> int:
+    import ast
+
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return 0
+    return sum(len(WORD.findall(node.value)) for node in ast.walk(tree)
+               if isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
+def prose_words(nb) -> dict[str, int]:
+    """Words of prose in a notebook: in its markdown (placeholders left out) and in the string
+    literals of its code cells (captions, headers, messages), the parameters cell excepted."""
+    markdown = sum(len(WORD.findall(re.sub(r"\{\{.*?\}\}|\{%.*?%\}", " ", c.source, flags=re.S)))
+                   for c in nb.cells if c.cell_type == "markdown")
+    code = sum(_string_words(c.source) for c in nb.cells
+               if c.cell_type == "code" and "parameters" not in c.get("metadata", {}).get("tags", []))
+    return {"markdown": markdown, "code strings": code}
+
+
 def main(argv=None) -> int:
     import nbformat
 
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
-        print("usage: python -m tools.prose NOTEBOOK [METRICS]", file=sys.stderr)
+        print("usage: python -m tools.prose NOTEBOOK [METRICS] | python -m tools.prose --share NOTEBOOK...",
+              file=sys.stderr)
         return 2
+    if argv[0] == "--share":
+        totals = {"markdown": 0, "code strings": 0}
+        for path in argv[1:]:
+            words = prose_words(nbformat.read(path, as_version=4))
+            totals = {k: totals[k] + words[k] for k in totals}
+            share = words["code strings"] / max(1, sum(words.values()))
+            print(f"{Path(path).name}: {words['code strings']} words in code strings, {words['markdown']} in "
+                  f"markdown: {share:.0%} in code")
+        print(f"all: {totals['code strings'] / max(1, sum(totals.values())):.0%} of the prose words in code strings")
+        return 0
     nb_path = Path(argv[0])
     metrics_path = Path(argv[1]) if len(argv) > 1 else find_metrics(nb_path.parent)
     metrics = json.loads(metrics_path.read_text()) if metrics_path else {}
