@@ -237,5 +237,6 @@ class Section:
         in the profile's ``metrics.json``: a run by hand replaces what an earlier run of the
         notebook left there rather than merging with it (its ``d`` values, say, never mix with
         another run's); in the build, each notebook writes its own key beside the others'."""
-        _deep_merge(self._recorded, _jsonable(values))
+        # the profile travels with the numbers: the export checks the text's claims on the full profile's only
+        _deep_merge(self._recorded, {"profile": self.profile, **_jsonable(values)})
         return record_metrics(self.metrics_path, {self.key: self._recorded})

@@ -75,10 +75,10 @@ def test_a_run_by_hand_replaces_what_an_earlier_run_of_the_notebook_recorded(tmp
     second.answer_row("1b", "falls with d", "0.01", "Figure 1.2")
     second.record({"epochs": 1})  # within one run, what it records adds up
     metrics = read_metrics("smoke")
-    assert metrics["q1"] == {"test_mse_by_d": {"10": 0.01}, "epochs": 1,
+    assert metrics["q1"] == {"profile": "smoke", "test_mse_by_d": {"10": 0.01}, "epochs": 1,
                              "answers": [{"question": "1b", "answer": "falls with d", "number": "0.01",
                                           "where": "Figure 1.2"}]}
-    assert metrics["q2"] == {"value": 1.0}  # another notebook's section stays
+    assert metrics["q2"] == {"profile": "smoke", "value": 1.0}  # another notebook's section stays
 
 
 def test_the_build_still_collects_every_notebooks_section_and_its_own_keys(tmp_path, monkeypatch):

@@ -49,6 +49,8 @@ def _matches(pattern: str, path: str) -> bool:
 def format_value(value, spec: str | None) -> str:
     """``value`` as the text prints it: with ``spec`` if the notebook declared one, else integers
     with thousands separators and other numbers to three significant digits."""
+    if value is None:  # recorded as not measurable in this run (NaN or infinite)
+        return "n/a"
     if isinstance(value, bool):
         raise ProseError("a yes/no value is a claim, not a number to print: cite it with claim(...)")
     if spec:
