@@ -100,3 +100,39 @@ def plain_log_scale(ax, axis: str = "x", ticks=None, fmt: str = "{x:g}") -> None
         target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(StrMethodFormatter(fmt))
     target.set_minor_formatter(NullFormatter())
+
+
+def code_map(ax, codes, labels, path=None, path_labels=None, samples=None, points: int = 3000,
+             seed: int = 0):
+    """The codes (N, d) on their first two principal components (fitted on ``codes``), a seeded
+    random ``points`` of them drawn, coloured by digit; ``path`` (frames, d) drawn on it as a black
+    line whose markers take the colour of ``path_labels`` (e.g. the digit each frame is read as), and
+    ``samples`` (M, d), e.g. generated codes, as black crosses. Returns the share of the codes'
+    variance the two components hold and the projection (any (M, d) codes -> (M, 2) numpy array)."""
+    as_np = lambda x: x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, float)
+    x, labels = as_np(codes), np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    if x.ndim != 2 or len(x) != len(labels) or len(x) < 3:
+        raise ValueError(f"need (N >= 3, d) codes and N labels, got {x.shape} and {labels.shape}")
+    mean = x.mean(0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    comps = vt[:2].T if vt.shape[0] >= 2 else np.pad(vt.T, ((0, 0), (0, 2 - vt.shape[0])))
+    project = lambda y: (as_np(y).reshape(-1, x.shape[1]) - mean) @ comps
+    xy = project(x)
+    shown = np.random.default_rng(seed).permutation(len(x))[:points]
+    for digit in range(10):
+        pts = xy[shown[labels[shown] == digit]]
+        ax.scatter(pts[:, 0], pts[:, 1], s=2, color=DIGIT_COLORS[digit], label=str(digit), alpha=0.5,
+                   linewidths=0, rasterized=True)
+    if samples is not None:
+        g = project(samples)
+        ax.scatter(g[:, 0], g[:, 1], s=7, marker="x", color="black", linewidths=0.5, alpha=0.7, label="GAN")
+    if path is not None:
+        p = project(path)
+        ax.plot(p[:, 0], p[:, 1], color="black", lw=1.2, zorder=3)
+        colours = [DIGIT_COLORS[int(c)] for c in path_labels] if path_labels is not None else "white"
+        ax.scatter(p[:, 0], p[:, 1], s=22, c=colours, edgecolors="black", linewidths=0.8, zorder=4)
+    ax.set_xlabel("first principal component")
+    ax.set_ylabel("second principal component")
+    ax.legend(markerscale=2.5, ncol=2, loc="center left", bbox_to_anchor=(1.0, 0.5), handletextpad=0.1,
+              columnspacing=0.6, borderaxespad=0.3)
+    return (float((s[:2] ** 2).sum() / (s ** 2).sum()) if s.sum() > 0 else 0.0), project
