@@ -95,6 +95,10 @@ def two_sections(folder: Path, gate: Path) -> list[Path]:
     ``02_second_section``: a second kernel adds its own section, numbers and answer row.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "answers.md").write_text("# Answers at a glance\n\n| | Our answer |\n|:--|:--|\n"
+                                       "| 1a. Error against size | It falls as the code grows |\n"
+                                       "| 2a. A second kernel | It records beside the first |\n")
+    folder.mkdir(parents=True, exist_ok=True)
     first = notebook(folder / "01_small_codes.ipynb", [
         ("code", "import matplotlib.pyplot as plt\nimport pandas as pd\nimport torch\n\n"
                  "from helpers import notebook, zoo\nfrom helpers.gan import sample_codes\n"
@@ -144,6 +148,7 @@ def build_command(notebooks: list[Path], *args: str) -> list[str]:
             "import tools.build as b\n"
             f"paths = [b.Path(p) for p in {json.dumps([str(p) for p in notebooks])}]\n"
             "b.source_notebooks = lambda *args, **kwargs: paths\n"
+
             "sys.exit(b.main(sys.argv[1:]))\n")
     return [sys.executable, "-c", code, *args]
 

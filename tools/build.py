@@ -583,7 +583,11 @@ def _build_into(profile, dirs: dict[str, Path], dest: dict[str, Path], notebooks
         for png in dest["figures"].glob("*.png"):
             shutil.copy2(png, dirs["figures"] / png.name)
         executed = [dirs["executed"] / name for name in sorted(prov["notebook_seconds"])]
-    front = FRONT_PAGE.read_text() if FRONT_PAGE.exists() else ""
+    # the front page: report/answers.md, or an answers.md beside the notebooks built (the build tests')
+    front_page = next((p for p in (notebooks[0].parent / "answers.md", FRONT_PAGE) if p.exists()), None)
+    front = front_page.read_text() if front_page else ""
+    if set(re.findall(r"(?:\{\{|claim\(\s*[\"'])\s*([a-z]\w*)\.", front)) - set(metrics):
+        front = ""  # a build of some notebooks only: no front page that cites sections it did not run
     try:
         out = export(merge(executed, appendix(prov, metrics, other_worlds(dest["report"], prov)), front),
                      dirs["report"], prov, log=log)
