@@ -211,10 +211,6 @@ class Section:
         this section, ``*`` matching one level (``{"by_d.*.test_mse": ".4f"}``)."""
         self.record({"formats": {**(formats or {}), **by_key}})
 
-    def answer(self, text: str):
-        """The section's answer, shown in bold type right under its question."""
-        self.say(f"**Answer.** {text}")
-
     def answer_row(self, question: str, answer: str, number: str, where: str) -> None:
         """One row of the front page's "Answers at a glance" (recorded in metrics.json)."""
         self._answers.append({"question": question, "answer": answer, "number": number, "where": where})
