@@ -399,7 +399,6 @@ def _postprocess_tex(tex: str, prov: dict) -> str:
     tex = _ANY_TABLE.sub(lambda m: ("\\begin{center}\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{center}"), tex)
     # the front page is not numbered, so that question n is section n (figures n.1, n.2, ...)
     tex = tex.replace("\\section{Answers at a glance}", "\\section*{Answers at a glance}", 1)
-    tex = re.sub(r"(\\section\{Convolutional autoencoder)", lambda m: "\\clearpage\n" + m[1], tex, count=1)
     # the appendix follows the assignment part on the same page; the label marks where the part ends
     tex = re.sub(r"(\\section\{Appendix)", lambda m: "\\label{assignmentend}\n" + m[1], tex, count=1)
     return tex
