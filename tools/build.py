@@ -126,9 +126,12 @@ def _execute_each(pm, notebooks, staged, committed, profile, profile_key, kernel
         keys_before = set(_metrics(metrics_path))
         figures_before = {p.name for p in staged["figures"].glob("*.png")}
         start = time.perf_counter()
+        # the kernel imports this checkout's helpers, whichever checkout the editable install names
+        path = os.pathsep.join(filter(None, (str(PROJECT_ROOT), os.environ.get("PYTHONPATH"))))
         try:
-            pm.execute_notebook(str(nb), str(out), parameters={"PROFILE": profile},
-                                kernel_name=kernel, cwd=str(nb.parent), progress_bar=False)
+            with _environ(PYTHONPATH=path):
+                pm.execute_notebook(str(nb), str(out), parameters={"PROFILE": profile},
+                                    kernel_name=kernel, cwd=str(nb.parent), progress_bar=False)
         except pm.PapermillExecutionError as err:
             raise BuildError(
                 f"{nb.name} failed in cell {err.cell_index} (execution count {err.exec_count}): "
