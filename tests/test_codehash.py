@@ -1,11 +1,17 @@
-"""The fingerprint of the code a cached model's training runs (helpers.codehash): what changes it and
-what does not, on small packages written here."""
+"""The fingerprint of the code a cached model's training runs (helpers.codehash, helpers.zoo.trained_by):
+what changes it and what does not, on small packages written here and on copies of helpers itself."""
 import importlib
 import itertools
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from helpers import zoo
 from helpers.codehash import code_fingerprint
 
 _names = itertools.count()
@@ -155,3 +161,77 @@ def test_a_monkeypatched_function_does_not_change_it(tmp_path, monkeypatch, base
     monkeypatch.setattr(train, "loss_fn", lambda x: 0)
     monkeypatch.setattr(layers, "scale", lambda x: 0)
     assert code_fingerprint(train.fit, layers.Net) == base
+
+
+# --- the kinds of cached model, on copies of helpers with one edit each
+
+
+def _helpers_copy(tmp_path, monkeypatch, module: str | None = None, old: str = "", new: str = ""):
+    """``helpers`` copied under a new name, with ``old`` replaced by ``new`` in ``module``; its zoo."""
+    name = f"helpers_copy_{next(_names)}"
+    shutil.copytree(Path(zoo.__file__).parent, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if module:
+        path = tmp_path / name / module
+        source = path.read_text()
+        assert source.count(old) == 1, f"{old!r} is not once in {module}"
+        path.write_text(source.replace(old, new))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    copy = importlib.import_module(f"{name}.zoo")
+    return {kind: copy.trained_by(kind).digest for kind in copy.TRAINED_BY}
+
+
+@pytest.fixture(scope="module")
+def today():
+    return {kind: zoo.trained_by(kind).digest for kind in zoo.TRAINED_BY}
+
+
+def test_every_kind_has_its_own_fingerprint_and_a_copy_of_helpers_the_same(tmp_path, monkeypatch, today):
+    assert set(today) == {"ae", "evaluator", "gan", "cgan", "pixel_gan"}
+    assert len({today[k] for k in ("ae", "evaluator", "gan", "pixel_gan")}) == 4
+    assert _helpers_copy(tmp_path, monkeypatch) == today  # by names and code, not by module
+
+
+def test_a_docstring_or_comment_edit_in_models_py_retrains_nothing(tmp_path, monkeypatch, today):
+    assert _helpers_copy(tmp_path, monkeypatch, "models.py", '"""The evaluator: a small CNN digit classifier',
+                         '"""The judge: a small CNN digit classifier') == today
+    assert _helpers_copy(tmp_path, monkeypatch, "models.py", "# 16x16", "# sixteen by sixteen") == today
+
+
+def test_the_autoencoders_training_penalty_in_metrics_py_counts(tmp_path, monkeypatch, today):
+    """normal_moment_penalty (metrics.py) is a loss of train_autoencoder: the autoencoder and the GANs
+    trained on its codes change, the evaluator and the pixel GAN do not."""
+    changed = _helpers_copy(tmp_path, monkeypatch, "metrics.py", "kurtosis_weight: float = 0.1",
+                            "kurtosis_weight: float = 0.2")
+    assert {k for k in today if changed[k] != today[k]} == {"ae", "gan", "cgan"}
+
+
+def test_a_constant_the_autoencoder_uses_counts(tmp_path, monkeypatch, today):
+    changed = _helpers_copy(tmp_path, monkeypatch, "models.py", "FC_WIDTH = 512", "FC_WIDTH = 256")
+    assert {k for k in today if changed[k] != today[k]} == {"ae", "gan", "cgan"}
+
+
+def test_the_classifier_loop_counts_for_the_evaluator_only(tmp_path, monkeypatch, today):
+    changed = _helpers_copy(tmp_path, monkeypatch, "training.py", "pct_start=0.15)\n        history, start = History(), "
+                            "time.perf_counter()\n        for epoch in _progress(range(epochs), \"classifier",
+                            "pct_start=0.3)\n        history, start = History(), time.perf_counter()\n"
+                            "        for epoch in _progress(range(epochs), \"classifier")
+    assert {k for k in today if changed[k] != today[k]} == {"evaluator"}
+
+
+def test_the_gan_step_counts_for_the_gans_only(tmp_path, monkeypatch, today):
+    changed = _helpers_copy(tmp_path, monkeypatch, "gan.py", "return -F.softplus(fake_score).mean()",
+                            "return -F.softplus(fake_score).sum()")
+    assert {k for k in today if changed[k] != today[k]} == {"gan", "cgan", "pixel_gan"}
+
+
+def test_a_function_no_training_runs_counts_for_none(tmp_path, monkeypatch, today):
+    assert _helpers_copy(tmp_path, monkeypatch, "metrics.py", "return float(max(diff @ diff",
+                         "return float(min(diff @ diff") == today  # frechet_distance
+
+
+def test_the_fingerprints_are_the_same_in_every_process(today):
+    code = "from helpers import zoo; print({k: zoo.trained_by(k).digest for k in zoo.TRAINED_BY})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONHASHSEED": "12345"}, cwd=Path(zoo.__file__).parent.parent)
+    assert out.stdout.strip() == str(today)
