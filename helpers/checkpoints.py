@@ -29,7 +29,7 @@ from typing import Any, Callable
 import torch
 
 from .codehash import CodeFingerprint
-from .training import keep_random_state
+from .seeding import keep_random_state
 
 FORMAT_VERSION = 3  # 3: the training code as a fingerprint of what it runs (2: whole-file hashes)
 LEGACY_FORMAT = 2

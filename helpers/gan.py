@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from .models import LatentDiscriminator, LatentGenerator
 from .specs import WASSERSTEIN, GANRecipe, LatentGANSpec, PixelGANSpec
-from .training import History, adam_optimizer, seeded
+from .seeding import seeded
+from .training import History, adam_optimizer
 
 
 def _gradient_penalty(D, real, fake, labels):

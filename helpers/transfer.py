@@ -15,7 +15,8 @@ from torch import nn
 
 from .data import random_affine
 from .models import Encoder, EncoderClassifier
-from .training import accuracy, latent_codes, seeded, sum_dtype, train_classifier
+from .seeding import seeded
+from .training import accuracy, latent_codes, sum_dtype, train_classifier
 
 ARMS = ("frozen", "scratch", "finetune", "head-then-finetune")
 

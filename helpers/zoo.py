@@ -15,9 +15,9 @@ from .codehash import CodeFingerprint, code_fingerprint
 from .data import Split, load_mnist, pad_to_32
 from .models import AutoEncoder, DigitCNN
 from .profiles import Profile, output_dirs
+from .seeding import seeded
 from .specs import AutoencoderSpec, LatentGANSpec, PixelGANSpec
-from .training import (History, accuracy, default_device, latent_codes, seeded, train_autoencoder,
-                       train_classifier)
+from .training import History, accuracy, default_device, latent_codes, train_autoencoder, train_classifier
 
 
 @dataclass
