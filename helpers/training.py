@@ -202,10 +202,23 @@ def latent_codes(encoder: nn.Module, images: torch.Tensor, batch_size: int = 200
     return torch.cat(out) if out else torch.empty(0, encoder.latent_dim)
 
 
+def in_batches(fn, *inputs: torch.Tensor | None, batch_size: int):
+    """``fn`` applied to consecutive slices of ``batch_size`` rows of ``inputs`` (the same rows of
+    each; ``None`` is passed on as is), the outputs concatenated: inference on more rows than fit
+    in memory at once. An ``fn`` returning a tuple gives the tuple of its concatenated parts."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n = len(next(x for x in inputs if x is not None))
+    outs = [fn(*(None if x is None else x[i:i + batch_size] for x in inputs)) for i in range(0, n, batch_size)]
+    if outs and isinstance(outs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outs))
+    return torch.cat(outs)
+
+
 @torch.no_grad()
 def decode(decoder: nn.Module, codes: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     decoder.eval()
-    return torch.cat([decoder(codes[i:i + batch_size]) for i in range(0, len(codes), batch_size)])
+    return in_batches(decoder, codes, batch_size=batch_size)
 
 
 @torch.no_grad()
