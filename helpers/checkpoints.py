@@ -4,8 +4,14 @@ A file is written to a temporary name in the same folder and renamed into place,
 interrupted run never leaves a half-written checkpoint. Reading checks that the stored config
 equals the requested one; a truncated, corrupt or mismatching file is reported and ignored (the
 caller retrains), never silently loaded. Each file also carries a SHA-256 of its tensors (a
-flipped bit is refused), refuses non-finite weights, and records the version of the training code
-that produced it (:data:`CODE_FILES`), so weights trained by older code are retrained, not reused.
+flipped bit is refused), refuses non-finite weights, and records the fingerprint of the code that
+trained it (:mod:`helpers.codehash`: the functions and classes its training runs, docstrings and
+comments aside), so weights trained by other code are retrained, not reused.
+
+Files written before fingerprints (format 2) record a hash of whole source files instead; such a
+file is still used when that hash equals the one of today's files (it was trained by exactly this
+code), and is then rewritten in place with the fingerprint (``python -m tools.cache upgrade
+<folder>`` does it for a whole folder at once).
 """
 from __future__ import annotations
 
@@ -22,16 +28,17 @@ from typing import Any, Callable
 
 import torch
 
-from .training import keep_random_state
+from .codehash import CodeFingerprint
+from .seeding import keep_random_state
 
-FORMAT_VERSION = 2
-# the modules whose code decides what a cached model's weights are (callers may name fewer: an
-# autoencoder does not depend on the GAN loop)
-CODE_FILES = ("models.py", "training.py", "gan.py", "data.py")
+FORMAT_VERSION = 3  # 3: the training code as a fingerprint of what it runs (2: whole-file hashes)
+LEGACY_FORMAT = 2
+LEGACY_CODE_FILES = ("models.py", "training.py", "gan.py", "data.py")  # a format-2 file that names none
 
 
-def code_version(files=CODE_FILES) -> str:
-    """Short SHA-256 over the source of the modules that train the cached models."""
+def legacy_code_version(files=LEGACY_CODE_FILES) -> str:
+    """The version format-2 files record: a short SHA-256 over the whole source files ``files``
+    of this package, as they are now."""
     here = Path(__file__).parent
     digest = hashlib.sha256()
     for name in files:
@@ -103,11 +110,17 @@ def remove_stale_temporaries(path: Path) -> int:
 
 
 def save_checkpoint(path: Path, config: dict, state_dict: dict, extra: dict | None = None,
-                    code_files=CODE_FILES) -> None:
+                    code: CodeFingerprint | None = None) -> None:
+    """Write the weights ``state_dict`` trained for ``config`` by the code ``code`` (its
+    fingerprint), with ``extra`` (JSON-able, e.g. the history), atomically."""
     state_dict = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    payload = {"format": FORMAT_VERSION, "config": config, "state_dict": state_dict,
-               "checksum": tensor_checksum(state_dict), "code": code_version(code_files), "code_files": list(code_files), "extra": extra or {}}
-    atomic_write(path, lambda f: torch.save(payload, f))
+    atomic_write(path, lambda f: torch.save(_payload(config, state_dict, tensor_checksum(state_dict), extra, code), f))
+
+
+def _payload(config: dict, state_dict: dict, checksum: str, extra: dict | None, code: CodeFingerprint | None) -> dict:
+    return {"format": FORMAT_VERSION, "config": config, "state_dict": state_dict, "checksum": checksum,
+            "code": code.digest if code else None, "code_parts": [list(p) for p in code.parts] if code else [],
+            "extra": extra or {}}
 
 
 class StaleCheckpoint(Exception):
@@ -115,40 +128,73 @@ class StaleCheckpoint(Exception):
     by other code or for another config)."""
 
 
-def load_checkpoint(path: Path, config: dict, code_files=CODE_FILES) -> dict:
-    """Return the stored payload, or raise :class:`StaleCheckpoint` saying why it is unusable.
-    ``code_files``: the modules whose current version the file must have been trained with
-    (``None``: the ones the file records)."""
+def read_checkpoint(path: Path) -> dict:
+    """The stored payload of a readable checkpoint of a known format whose tensors match their
+    checksum and are finite; else raise :class:`StaleCheckpoint` saying why."""
+    path = Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated zip, bad pickle, ...
         raise StaleCheckpoint(f"{path.name}: unreadable ({type(err).__name__}: {err})") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
+    if not isinstance(payload, dict) or payload.get("format") not in (FORMAT_VERSION, LEGACY_FORMAT):
         raise StaleCheckpoint(f"{path.name}: unknown checkpoint format")
-    stored = json.loads(json.dumps(payload.get("config"), sort_keys=True, default=str))
-    wanted = json.loads(json.dumps(config, sort_keys=True, default=str))
-    if stored != wanted:
-        raise StaleCheckpoint(f"{path.name}: stored config {stored} differs from {wanted}")
     state = payload.get("state_dict")
     if not isinstance(state, dict) or payload.get("checksum") != tensor_checksum(state):
         raise StaleCheckpoint(f"{path.name}: tensor checksum mismatch (the file was altered or damaged)")
     bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise StaleCheckpoint(f"{path.name}: non-finite weights in {bad[:3]}")
-    if code_files is None:
-        code_files = tuple(payload.get("code_files", CODE_FILES))
-    if payload.get("code") != code_version(code_files):
-        raise StaleCheckpoint(f"{path.name}: trained by other code (version {payload.get('code')}, "
-                              f"now {code_version(code_files)})")
     return payload
+
+
+def check_code(path: Path, payload: dict, code: CodeFingerprint | None) -> None:
+    """Raise :class:`StaleCheckpoint` unless ``payload`` was trained by the code whose fingerprint
+    is ``code``; a format-2 payload passes when its whole-file hash is the one of today's files."""
+    name = Path(path).name
+    if payload.get("format") == LEGACY_FORMAT:
+        files = tuple(payload.get("code_files", LEGACY_CODE_FILES))
+        now = legacy_code_version(files)
+        if payload.get("code") != now:
+            raise StaleCheckpoint(f"{name}: trained by other code (whole-file version {payload.get('code')} of "
+                                  f"{', '.join(files)}, now {now})")
+        return
+    wanted = code.digest if code else None
+    if payload.get("code") != wanted:
+        changed = code.changes_from(payload.get("code_parts")) if code else []
+        raise StaleCheckpoint(f"{name}: trained by other code (fingerprint {payload.get('code')}, now {wanted}"
+                              + (f"; changed: {', '.join(changed[:8])}" if changed else "") + ")")
+
+
+def load_checkpoint(path: Path, config: dict, code: CodeFingerprint | None = None) -> dict:
+    """Return the stored payload, or raise :class:`StaleCheckpoint` saying why it is unusable.
+    ``code``: the fingerprint of the code the file must have been trained by (a format-2 file:
+    the whole files it names must be as they were)."""
+    payload = read_checkpoint(path)
+    stored = json.loads(json.dumps(payload.get("config"), sort_keys=True, default=str))
+    wanted = json.loads(json.dumps(config, sort_keys=True, default=str))
+    if stored != wanted:
+        raise StaleCheckpoint(f"{Path(path).name}: stored config {stored} differs from {wanted}")
+    check_code(path, payload, code)
+    return payload
+
+
+def upgrade_checkpoint(path: Path, payload: dict, code: CodeFingerprint) -> None:
+    """Rewrite the format-2 ``payload`` read from ``path`` (already checked: trained by today's
+    code) in today's format, with the fingerprint ``code``; the tensors, and so their checksum,
+    are unchanged."""
+    if payload.get("format") != LEGACY_FORMAT:
+        raise ValueError(f"{Path(path).name} is not a format-{LEGACY_FORMAT} checkpoint")
+    new = _payload(payload["config"], payload["state_dict"], payload["checksum"], payload.get("extra"), code)
+    atomic_write(path, lambda f: torch.save(new, f))
 
 
 def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Module],
                  train: Callable[[torch.nn.Module], dict], device=None,
-                 verbose: bool = True, code_files=CODE_FILES) -> tuple[torch.nn.Module, dict]:
-    """The model for ``config``: loaded from ``directory`` if a valid checkpoint exists, else
-    built, trained (``train(model)`` returns a JSON-able dict kept beside the weights, e.g. the
-    history) and saved. Returns ``(model, extra)``. A freshly trained model is handed back as
+                 verbose: bool = True, code: CodeFingerprint | None = None) -> tuple[torch.nn.Module, dict]:
+    """The model for ``config``: loaded from ``directory`` if a valid checkpoint trained by the
+    code ``code`` (its fingerprint) exists, else built, trained (``train(model)`` returns a
+    JSON-able dict kept beside the weights, e.g. the history) and saved. Returns ``(model, extra)``.
+    A valid format-2 file is rewritten with ``code`` when loaded. A freshly trained model is handed back as
     reloaded from its file, and building and training leave torch's global random state as they
     found it, so a resumed run computes with exactly the tensors (values and memory layout) and
     random numbers that a from-scratch run used, and the caller's random stream is untouched."""
@@ -158,8 +204,13 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
         model = build()
     if path.exists():
         try:
-            payload = load_checkpoint(path, config, code_files)
+            payload = load_checkpoint(path, config, code)
             model.load_state_dict(payload["state_dict"])
+            if payload["format"] == LEGACY_FORMAT and code is not None:
+                upgrade_checkpoint(path, payload, code)
+                if verbose:
+                    print(f"cache: {path.name} now records the fingerprint {code.digest} of the code that trained it",
+                          file=sys.stderr)
             if verbose:
                 print(f"cache: loaded {path.name}", file=sys.stderr)
             return model.to(device or "cpu").eval(), payload["extra"]
@@ -172,10 +223,10 @@ def cached_model(directory: Path, config: dict, build: Callable[[], torch.nn.Mod
     # the random stream where a build that loads it does
     with keep_random_state():
         extra = train(model)
-    save_checkpoint(path, config, model.state_dict(), extra, code_files)
+    save_checkpoint(path, config, model.state_dict(), extra, code)
     if verbose:
         print(f"cache: trained and saved {path.name}", file=sys.stderr)
     with keep_random_state():
         model = build()
-    model.load_state_dict(load_checkpoint(path, config, code_files)["state_dict"])
+    model.load_state_dict(load_checkpoint(path, config, code)["state_dict"])
     return model.to(device or "cpu").eval(), extra

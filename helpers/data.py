@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .profiles import PROJECT_ROOT, env
+from .environment import PROJECT_ROOT, env
 
 # md5 of the four archives, as in torchvision.datasets.MNIST.resources
 ARCHIVES = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from .models import Encoder
-from .training import latent_codes, seeded
+from .seeding import seeded
+from .training import latent_codes
 
 
 def pca_codes(fit_images: torch.Tensor, images: torch.Tensor, d: int) -> torch.Tensor:

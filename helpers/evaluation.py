@@ -8,6 +8,7 @@ import torch
 
 from .metrics import class_histogram_stats, frechet_distance, mean_pairwise_distance
 from .models import DigitCNN
+from .training import in_batches
 
 
 @dataclass
@@ -36,13 +37,12 @@ class Evaluator:
     def predict(self, images: torch.Tensor) -> Predictions:
         if images.ndim != 4 or images.shape[1:] != (1, 32, 32):
             raise ValueError(f"expected (N, 1, 32, 32) images, got {tuple(images.shape)}")
-        probs, feats = [], []
-        for i in range(0, len(images), self.batch_size):
-            x = images[i:i + self.batch_size].contiguous(memory_format=torch.channels_last)
-            f = self.model.features(x)
-            probs.append(torch.softmax(self.model.out(f), 1).cpu())
-            feats.append(f.cpu())
-        return Predictions(torch.cat(probs), torch.cat(feats))
+
+        def probs_and_features(x):
+            f = self.model.features(x.contiguous(memory_format=torch.channels_last))
+            return torch.softmax(self.model.out(f), 1).cpu(), f.cpu()
+
+        return Predictions(*in_batches(probs_and_features, images, batch_size=self.batch_size))
 
     def fid(self, images_or_predictions, reference: Predictions | None = None) -> float:
         p = self._pred(images_or_predictions)

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from .models import LatentDiscriminator, LatentGenerator
 from .specs import WASSERSTEIN, GANRecipe, LatentGANSpec, PixelGANSpec
-from .training import History, adam_optimizer, seeded
+from .seeding import seeded
+from .training import History, adam_optimizer, in_batches
 
 
 def _gradient_penalty(D, real, fake, labels):
@@ -274,9 +275,7 @@ def sample_codes(G: nn.Module, n: int, seed: int = 0, labels: torch.Tensor | Non
     device = device or next(G.parameters()).device
     noise = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(seed)).to(device)
     labels = labels.to(device) if labels is not None else None
-    batch_size = batch_size or n
-    return torch.cat([G(noise[i:i + batch_size], labels[i:i + batch_size] if labels is not None else None)
-                      for i in range(0, n, batch_size)])
+    return in_batches(G, noise, labels, batch_size=batch_size or n)
 
 
 class DigitGenerator:

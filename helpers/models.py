@@ -117,8 +117,12 @@ class EncoderClassifier(nn.Module):
         self.register_buffer("code_mean", torch.zeros(encoder.latent_dim))
         self.register_buffer("code_std", torch.ones(encoder.latent_dim))
 
+    def standardise(self, codes: torch.Tensor) -> torch.Tensor:
+        """Codes in the head's units: less the mean, over the std, of the unlabelled images' codes."""
+        return (codes - self.code_mean) / self.code_std
+
     def classify_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.head((codes - self.code_mean) / self.code_std)
+        return self.head(self.standardise(codes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classify_codes(self.encoder(x))

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .checkpoints import atomic_write
-from .profiles import Profile, env, output_dirs
+from .environment import env
+from .profiles import Profile, output_dirs
 
 
 def _jsonable(value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .models import CHANNELS, FC_WIDTH, AutoEncoder, DCGANGenerator, LatentGenerator
+from .seeding import seeded
 
 SPEC_FORMAT = 4  # bump when a field's meaning changes: every cached model is then retrained (4: data_digest)
 OBJECTIVES = ("nsgan", "gan", "lsgan", "wgan-clip", "wgan-gp", "hinge")
@@ -56,8 +57,6 @@ class AutoencoderSpec:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
     def build(self) -> AutoEncoder:
-        from .training import seeded
-
         with seeded(self.seed):
             return AutoEncoder(self.latent_dim, self.channels, self.fc_layers, self.fc_width)
 

@@ -1,54 +1,30 @@
-"""Training loops, one per objective, and the device/seed plumbing they share.
+"""Training loops, one per objective, and the device plumbing they share (seeding:
+:mod:`helpers.seeding`).
 
 Each loop takes tensors already on the device, draws batches by seeded index permutation, shows a
 tqdm.auto progress bar, and returns a :class:`History` of per-epoch numbers.
 """
 from __future__ import annotations
 
-import contextlib
-import random
 import sys
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
 from .data import batch_indices
+from .environment import env
 from .metrics import normal_moment_penalty
-from .profiles import env
+from .seeding import keep_random_state, seeded  # noqa: F401 (their home is helpers.seeding)
 
 
 def sum_dtype(device) -> torch.dtype:
     """The dtype of running sums kept on ``device``: float64 (as Python floats), or float32 where
     the device has no float64 (Apple's MPS)."""
     return torch.float32 if torch.device(device).type == "mps" else torch.float64
-
-
-def keep_random_state():
-    """A block after which torch's global random state (CPU, and the current GPU's) is what it
-    was before: seeding inside it is local to the block."""
-    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-    return torch.random.fork_rng(devices=devices)
-
-
-@contextlib.contextmanager
-def seeded(seed: int):
-    """Run the block with python, numpy and torch seeded with ``seed``, the caller's random state
-    restored afterwards; yields a torch Generator seeded the same (batch order, noise)."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    with keep_random_state():
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
-        torch.manual_seed(seed)
-        try:
-            yield torch.Generator().manual_seed(seed)
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
 
 
 DEVICES = "cpu, cuda, cuda:<index> or mps (unset: cuda, else mps, else cpu)"
@@ -226,10 +202,23 @@ def latent_codes(encoder: nn.Module, images: torch.Tensor, batch_size: int = 200
     return torch.cat(out) if out else torch.empty(0, encoder.latent_dim)
 
 
+def in_batches(fn, *inputs: torch.Tensor | None, batch_size: int):
+    """``fn`` applied to consecutive slices of ``batch_size`` rows of ``inputs`` (the same rows of
+    each; ``None`` is passed on as is), the outputs concatenated: inference on more rows than fit
+    in memory at once. An ``fn`` returning a tuple gives the tuple of its concatenated parts."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n = len(next(x for x in inputs if x is not None))
+    outs = [fn(*(None if x is None else x[i:i + batch_size] for x in inputs)) for i in range(0, n, batch_size)]
+    if outs and isinstance(outs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outs))
+    return torch.cat(outs)
+
+
 @torch.no_grad()
 def decode(decoder: nn.Module, codes: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     decoder.eval()
-    return torch.cat([decoder(codes[i:i + batch_size]) for i in range(0, len(codes), batch_size)])
+    return in_batches(decoder, codes, batch_size=batch_size)
 
 
 @torch.no_grad()

@@ -15,7 +15,8 @@ from torch import nn
 
 from .data import random_affine
 from .models import Encoder, EncoderClassifier
-from .training import accuracy, latent_codes, seeded, sum_dtype, train_classifier
+from .seeding import seeded
+from .training import accuracy, latent_codes, sum_dtype, train_classifier
 
 ARMS = ("frozen", "scratch", "finetune", "head-then-finetune")
 
@@ -247,7 +248,7 @@ def train_frozen_heads(models: list[EncoderClassifier], codes: list[torch.Tensor
     inputs = torch.zeros(k, sizes[0], codes[0].shape[1], device=device)
     targets = torch.zeros(k, sizes[0], dtype=torch.long, device=device)
     for i, (m, c, y) in enumerate(zip(models, codes, labels)):
-        inputs[i, :len(c)] = (c - m.code_mean) / m.code_std
+        inputs[i, :len(c)] = m.standardise(c)
         targets[i, :len(c)] = y
     gens = [torch.Generator().manual_seed(s) for s in seeds]  # as train_classifier's seeded(seed)
     batches = [-(-n // batch) for n in sizes]

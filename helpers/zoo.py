@@ -11,15 +11,13 @@ from dataclasses import dataclass, replace
 import torch
 
 from .checkpoints import cached_model
-from .data import Split, load_mnist
+from .codehash import CodeFingerprint, code_fingerprint
+from .data import Split, load_mnist, pad_to_32
 from .models import AutoEncoder, DigitCNN
 from .profiles import Profile, output_dirs
+from .seeding import seeded
 from .specs import AutoencoderSpec, LatentGANSpec, PixelGANSpec
-from .training import History, accuracy, default_device, seeded, train_autoencoder, train_classifier
-
-# the code each kind of cached model depends on: editing it retrains that kind (and only that)
-CLASSIFIER_CODE = ("models.py", "training.py", "data.py", "specs.py")
-GAN_CODE = ("models.py", "training.py", "data.py", "specs.py", "gan.py")
+from .training import History, accuracy, default_device, latent_codes, train_autoencoder, train_classifier
 
 
 @dataclass
@@ -64,17 +62,19 @@ def get_autoencoder(profile: Profile, data: MNIST, spec: AutoencoderSpec | None 
         raise ValueError(f"the spec is for {spec.dataset!r} with {sizes} images, the data is {data.name!r} "
                          f"with {(len(data.train), len(data.test))}")
     spec = _on_data(spec, data)
-
-    def train(model):
-        return train_autoencoder(model, data.train.images, data.test.images, spec.epochs, lr=spec.lr,
-                                 batch_size=spec.batch_size, seed=spec.seed, input_noise=spec.input_noise,
-                                 code_penalty=spec.code_penalty, weight_decay=spec.weight_decay,
-                                 progress=progress).to_dict()
-
-    model, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build, train,
-                                data.train.images.device, code_files=CLASSIFIER_CODE)
+    model, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build,
+                                lambda model: _fit_autoencoder(model, spec, data, progress),
+                                data.train.images.device, code=trained_by("ae"))
     model.spec = spec
     return model.to(data.train.images.device), History.from_dict(extra)
+
+
+def _fit_autoencoder(model: AutoEncoder, spec: AutoencoderSpec, data, progress: bool) -> dict:
+    """Train ``model`` as ``spec`` says on ``data`` (an :class:`MNIST`); returns its history as a dict."""
+    return train_autoencoder(model, data.train.images, data.test.images, spec.epochs, lr=spec.lr,
+                             batch_size=spec.batch_size, seed=spec.seed, input_noise=spec.input_noise,
+                             code_penalty=spec.code_penalty, weight_decay=spec.weight_decay,
+                             progress=progress).to_dict()
 
 
 EVALUATOR_TRAINING = {"lr": 3e-3, "batch_size": 128, "schedule": "onecycle"}
@@ -82,6 +82,17 @@ EVALUATOR_TRAINING = {"lr": 3e-3, "batch_size": 128, "schedule": "onecycle"}
 
 def _train_evaluator(model: DigitCNN, images, labels, epochs: int, seed: int, progress: bool):
     return train_classifier(model, images, labels, epochs, seed=seed, progress=progress, **EVALUATOR_TRAINING)
+
+
+def _build_evaluator(seed: int) -> DigitCNN:
+    with seeded(seed):
+        return DigitCNN()
+
+
+def _fit_evaluator(model: DigitCNN, data, epochs: int, seed: int, progress: bool) -> dict:
+    """Train the evaluator on ``data``'s training split; returns its history and test accuracy."""
+    history = _train_evaluator(model, data.train.images, data.train.labels, epochs, seed, progress)
+    return {"history": history.to_dict(), "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
 
 
 def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
@@ -93,19 +104,9 @@ def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
               "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
               "schedule": "onecycle", "dataset": data.name, "data_digest": data.fingerprint}
     device = data.train.images.device
-
-    def build():
-        with seeded(seed):
-            return DigitCNN()
-
-    def train(model):
-        history = _train_evaluator(model, data.train.images, data.train.labels, profile.evaluator_epochs,
-                                   seed, progress)
-        return {"history": history.to_dict(),
-                "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
-
-    model, extra = cached_model(output_dirs(profile)["artifacts"], config, build, train, device,
-                                code_files=CLASSIFIER_CODE)
+    model, extra = cached_model(output_dirs(profile)["artifacts"], config, lambda: _build_evaluator(seed),
+                                lambda model: _fit_evaluator(model, data, profile.evaluator_epochs, seed, progress),
+                                device, code=trained_by("evaluator"))
     return model.to(device), extra
 
 
@@ -137,42 +138,74 @@ def get_latent_gan(profile: Profile, spec: LatentGANSpec, codes: torch.Tensor, l
     """The generator of ``spec`` (e.g. ``profile.latent_gan(ae.spec)``, Q4's) trained on ``codes``,
     the autoencoder's codes of the training images (and their ``labels`` for a conditional spec),
     cached like the other models. Returns ``(G, history, snapshots)``."""
-    from .gan import train_latent_gan
-
     if (spec.autoencoder is None or spec.autoencoder.data_digest is None
             or len(codes) != (spec.autoencoder.train_size or 60000)):
         raise ValueError("a cached GAN learns the training codes of the autoencoder its spec names (the spec "
                          "helpers.zoo hands back, which names the data it learned from): "
                          f"got {len(codes)} codes for {spec.autoencoder}")
-
-    def train(model):
-        G, _, history, snaps = train_latent_gan(codes, spec, labels, progress)
-        model.load_state_dict(G.state_dict())
-        return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
-
     G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), lambda: spec.build(codes.shape[1]),
-                            train, codes.device, code_files=GAN_CODE)
+                            lambda model: _fit_latent_gan(model, spec, codes, labels, progress), codes.device,
+                            code=trained_by(spec.key()["kind"]))
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(codes.device), History.from_dict(extra["history"]), snapshots
+
+
+def _gan_extra(history: History, snapshots: dict) -> dict:
+    return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snapshots.items()}}
+
+
+def _fit_latent_gan(model, spec: LatentGANSpec, codes: torch.Tensor, labels, progress: bool) -> dict:
+    """Train ``spec``'s GAN on ``codes`` and copy its generator into ``model``; returns history and snapshots."""
+    from .gan import train_latent_gan
+
+    G, _, history, snapshots = train_latent_gan(codes, spec, labels, progress)
+    model.load_state_dict(G.state_dict())
+    return _gan_extra(history, snapshots)
 
 
 def get_pixel_gan(profile: Profile, spec: PixelGANSpec, data: MNIST, progress: bool = True):
     """The pixel-space DCGAN of ``spec`` (e.g. ``profile.pixel_gan(seconds)``), trained on the
     training images, cached. Returns ``(G, history, snapshots)``; the history's last row holds the
     steps reached."""
-    from .gan import train_pixel_gan
-
     if (spec.dataset, spec.train_size or 60000) != (data.name, len(data.train)):
         raise ValueError(f"the spec is for {spec.dataset!r} with {spec.train_size} images, the data differs")
     spec = _on_data(spec, data)
-
-    def train(model):
-        G, _, history, snaps = train_pixel_gan(data.train.images, spec, progress)
-        model.load_state_dict(G.state_dict())
-        return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snaps.items()}}
-
     device = data.train.images.device
-    G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build, train, device,
-                            code_files=GAN_CODE)
+    G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build,
+                            lambda model: _fit_pixel_gan(model, spec, data, progress), device,
+                            code=trained_by("pixel_gan"))
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
     return G.to(device).eval(), History.from_dict(extra["history"]), snapshots
+
+
+def _fit_pixel_gan(model, spec: PixelGANSpec, data, progress: bool) -> dict:
+    """Train ``spec``'s DCGAN on ``data``'s training images and copy its generator into ``model``."""
+    from .gan import train_pixel_gan
+
+    G, _, history, snapshots = train_pixel_gan(data.train.images, spec, progress)
+    model.load_state_dict(G.state_dict())
+    return _gan_extra(history, snapshots)
+
+
+# What a cached model's weights depend on besides its key (the spec, which names its data): the
+# code its training runs. Each kind names its entry points, the network it builds and the function
+# that trains it, and helpers.codehash follows what they call, so that editing any of that code
+# retrains the kind, and editing anything else (a docstring, a comment, another kind's loss)
+# retrains nothing. The images: their files' bytes are in the key, pad_to_32 makes them the
+# tensors a model sees; a latent GAN learns its autoencoder's codes, made by latent_codes.
+_AUTOENCODER = (AutoencoderSpec, _fit_autoencoder, pad_to_32)
+_LATENT_GAN = (LatentGANSpec, _fit_latent_gan, latent_codes, *_AUTOENCODER)
+TRAINED_BY = {
+    "ae": _AUTOENCODER,
+    "evaluator": (_build_evaluator, _fit_evaluator, pad_to_32),
+    "gan": _LATENT_GAN,
+    "cgan": _LATENT_GAN,
+    "pixel_gan": (PixelGANSpec, _fit_pixel_gan, pad_to_32),
+}
+
+
+def trained_by(kind: str) -> CodeFingerprint:
+    """The fingerprint of the code that trains a cached model of ``kind`` (its key's ``"kind"``)."""
+    if kind not in TRAINED_BY:
+        raise KeyError(f"unknown kind of cached model {kind!r}: one of {sorted(TRAINED_BY)}")
+    return code_fingerprint(*TRAINED_BY[kind])

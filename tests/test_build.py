@@ -89,8 +89,11 @@ def test_smoke_report_survives_a_kill_and_resumes(tmp_path, monkeypatch):
     assert not list(artifacts.glob(".*.tmp")), "half-written files left behind"
     import torch
 
+    from helpers.zoo import trained_by
+
     for path in artifacts.glob("*.pt"):
-        assert load_checkpoint(path, torch.load(path, weights_only=True)["config"], None)["state_dict"]
+        config = torch.load(path, weights_only=True)["config"]
+        assert load_checkpoint(path, config, trained_by(config["kind"]))["state_dict"]
     metrics = json.loads((report / "metrics.json").read_text())
     assert "stale_section" not in metrics and "stale_value" not in metrics["s1"]
     resumed = _results(metrics)

@@ -114,14 +114,96 @@ def test_non_finite_weights_are_refused(tmp_path):
         load_checkpoint(path, {"kind": "toy"})
 
 
-def test_weights_from_other_training_code_are_refused(tmp_path, monkeypatch):
-    import helpers.checkpoints as ck
-    path = tmp_path / "old.pt"
-    save_checkpoint(path, {"kind": "toy"}, _build().state_dict())
-    load_checkpoint(path, {"kind": "toy"})
-    monkeypatch.setattr(ck, "code_version", lambda files=ck.CODE_FILES: "changed-code")
-    with pytest.raises(StaleCheckpoint, match="other code"):
-        load_checkpoint(path, {"kind": "toy"})
+def _code(name: str):
+    from helpers.codehash import CodeFingerprint
+
+    return CodeFingerprint(f"digest-{name}", ((name, f"source-{name}"),))
+
+
+def test_weights_from_other_training_code_are_refused_and_retrained(tmp_path):
+    config = {"kind": "toy", "code": 1}
+    path = tmp_path / f"{config_key(config)}.pt"
+    cached_model(tmp_path, config, _build, _train, verbose=False, code=_code("loss_v1"))
+    load_checkpoint(path, config, _code("loss_v1"))
+    with pytest.raises(StaleCheckpoint, match="other code.*changed: loss_v1, loss_v2"):
+        load_checkpoint(path, config, _code("loss_v2"))
+    cached_model(tmp_path, config, _build, lambda m: pytest.fail("retrained"), verbose=False, code=_code("loss_v1"))
+    trained = []
+    with pytest.warns(UserWarning, match="retraining.*other code"):
+        cached_model(tmp_path, config, _build, lambda m: trained.append(1) or _train(m), verbose=False,
+                     code=_code("loss_v2"))
+    assert trained == [1]
+    assert torch.load(path, weights_only=True)["code"] == "digest-loss_v2"
+
+
+def _legacy_file(path, config, state_dict, files, code=None):
+    """A checkpoint as written before fingerprints (format 2): a hash of whole source files."""
+    from helpers.checkpoints import legacy_code_version, tensor_checksum
+
+    state_dict = {k: v.detach().clone().contiguous() for k, v in state_dict.items()}
+    payload = {"format": 2, "config": config, "state_dict": state_dict, "checksum": tensor_checksum(state_dict),
+               "code": code or legacy_code_version(files), "code_files": list(files), "extra": {"history": [7]}}
+    torch.save(payload, path)
+
+
+def test_a_legacy_file_trained_by_todays_code_is_loaded_and_upgraded_in_place(tmp_path):
+    config = {"kind": "toy", "legacy": 1}
+    path = tmp_path / f"{config_key(config)}.pt"
+    weights = _build().state_dict()
+    weights["weight"].fill_(0.25)
+    _legacy_file(path, config, weights, ("models.py", "training.py", "data.py", "specs.py"))
+    before = torch.load(path, weights_only=True)
+    model, extra = cached_model(tmp_path, config, _build, lambda m: pytest.fail("retrained"), verbose=False,
+                                code=_code("today"))
+    assert model.weight.eq(0.25).all() and extra == {"history": [7]}
+    after = torch.load(path, weights_only=True)
+    assert after["format"] == 3 and after["code"] == "digest-today" and after["code_parts"] == [["today", "source-today"]]
+    assert after["checksum"] == before["checksum"] and after["config"] == config
+    assert all(torch.equal(after["state_dict"][k], v) for k, v in before["state_dict"].items())
+    load_checkpoint(path, config, _code("today"))
+    with pytest.raises(StaleCheckpoint, match="other code"):  # from now on keyed by the fingerprint
+        load_checkpoint(path, config, _code("tomorrow"))
+
+
+def test_a_legacy_file_trained_by_other_code_is_retrained(tmp_path):
+    config = {"kind": "toy", "legacy": 2}
+    path = tmp_path / f"{config_key(config)}.pt"
+    _legacy_file(path, config, _build().state_dict(), ("models.py", "training.py"), code="0123456789ab")
+    with pytest.raises(StaleCheckpoint, match="whole-file version 0123456789ab"):
+        load_checkpoint(path, config, _code("today"))
+    with pytest.warns(UserWarning, match="retraining"):
+        model, _ = cached_model(tmp_path, config, _build, _train, verbose=False, code=_code("today"))
+    assert model.weight.eq(1.5).all() and torch.load(path, weights_only=True)["code"] == "digest-today"
+
+
+def test_the_upgrade_pass_rewrites_the_legacy_files_trained_by_todays_code(tmp_path, capsys):
+    from helpers import zoo
+    from tools import cache
+
+    files = ("models.py", "training.py", "data.py", "specs.py")
+    legacy = [{"kind": "ae", "latent_dim": d} for d in (2, 3)] + [{"kind": "evaluator", "seed": 0}]
+    for config in legacy:
+        _legacy_file(tmp_path / f"{config_key(config)}.pt", config, _build().state_dict(), files)
+    stale = {"kind": "ae", "latent_dim": 4}
+    _legacy_file(tmp_path / f"{config_key(stale)}.pt", stale, _build().state_dict(), files, code="0123456789ab")
+    current = {"kind": "pixel_gan", "seed": 1}
+    save_checkpoint(tmp_path / f"{config_key(current)}.pt", current, _build().state_dict(), code=zoo.trained_by("pixel_gan"))
+    unknown = {"kind": "toy"}
+    _legacy_file(tmp_path / f"{config_key(unknown)}.pt", unknown, _build().state_dict(), files)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    checksums = {p.name: torch.load(p, weights_only=True)["checksum"] for p in tmp_path.iterdir()}
+
+    assert cache.upgrade(tmp_path, dry_run=True) == {"upgraded": 3, "current": 1, "not matching": 2}
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # a dry run writes nothing
+    counts = cache.upgrade(tmp_path)
+    assert counts == {"upgraded": 3, "current": 1, "not matching": 2}
+    assert "3 upgraded, 1 already current, 2 not matching" in capsys.readouterr().out
+    for config in legacy:
+        path = tmp_path / f"{config_key(config)}.pt"
+        payload = load_checkpoint(path, config, zoo.trained_by(config["kind"]))
+        assert payload["format"] == 3 and payload["checksum"] == checksums[path.name]
+    assert (tmp_path / f"{config_key(stale)}.pt").read_bytes() == before[f"{config_key(stale)}.pt"]
+    assert cache.upgrade(tmp_path) == {"current": 4, "not matching": 2}
 
 
 class _Transposed(nn.Module):

@@ -121,3 +121,19 @@ def test_an_unknown_or_absent_device_is_named_with_the_allowed_values(value, mon
     assert "cpu, cuda, cuda:<index> or mps" in message
     monkeypatch.setenv("EX3_DEVICE", "cpu")
     assert default_device() == torch.device("cpu")
+
+
+def test_in_batches_gives_what_one_call_on_all_rows_gives():
+    from helpers.training import in_batches
+
+    x, y = torch.randn(10, 3), torch.arange(10)
+    f = lambda a, b: a * 2 + (0 if b is None else b[:, None])  # noqa: E731
+    assert torch.equal(in_batches(f, x, y, batch_size=3), f(x, y))  # the same rows of each input
+    assert torch.equal(in_batches(f, x, None, batch_size=4), f(x, None))  # None passed on
+    sums, firsts = in_batches(lambda a: (a.sum(1), a[:, :1]), x, batch_size=3)  # a tuple: each part
+    assert torch.equal(sums, x.sum(1)) and torch.equal(firsts, x[:, :1])
+    sizes = []
+    in_batches(lambda a: sizes.append(len(a)) or a, x, batch_size=4)
+    assert sizes == [4, 4, 2]
+    with pytest.raises(ValueError, match="batch_size"):
+        in_batches(f, x, y, batch_size=0)

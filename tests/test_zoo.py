@@ -174,3 +174,45 @@ def test_the_pixel_gan_is_trained_on_the_training_images_cached_and_handed_back_
         zoo.get_pixel_gan(profiles.get_profile("smoke"), profiles.get_profile("smoke").pixel_gan(60), data)
     with pytest.raises(ValueError, match="the spec names data"):
         zoo.get_pixel_gan(profile, dataclasses.replace(spec, data_digest="other images"), data, progress=False)
+
+
+def test_an_autoencoder_from_before_fingerprints_is_upgraded_and_one_from_other_code_retrained(mnist_small,
+                                                                                               monkeypatch):
+    """A file the whole-file scheme wrote while today's code was current is loaded (not retrained)
+    and rewritten with the kind's fingerprint; a fingerprint that differs retrains the model."""
+    from helpers.checkpoints import config_key, legacy_code_version
+    from helpers.codehash import CodeFingerprint
+    from helpers.profiles import output_dirs
+
+    train, test = mnist_small
+    profile = profiles.get_profile("smoke", train_size=512, test_size=256, ae_epochs=1)
+    data = zoo.MNIST(train, test)
+    ae, history = zoo.get_autoencoder(profile, data, latent_dim=3, progress=False)
+    path = output_dirs(profile)["artifacts"] / f"{config_key(ae.spec.key())}.pt"
+    payload = torch.load(path, weights_only=True)
+    assert payload["code"] == zoo.trained_by("ae").digest
+    files = ["models.py", "training.py", "data.py", "specs.py"]  # what the old scheme hashed for an autoencoder
+    legacy = {**{k: v for k, v in payload.items() if k != "code_parts"}, "format": 2,
+              "code": legacy_code_version(files), "code_files": files}
+    torch.save(legacy, path)
+
+    def retrain(*args, **kwargs):  # stands in for training: counts the calls, keeps the weights as built
+        trained.append(1)
+        return zoo.History(rows=[{"epoch": 1}])
+
+    trained = []
+    monkeypatch.setattr(zoo, "train_autoencoder", retrain)
+    again, again_history = zoo.get_autoencoder(profile, data, latent_dim=3, progress=False)
+    assert trained == [] and again_history.rows == history.rows
+    assert all(torch.equal(a, b) for a, b in zip(ae.state_dict().values(), again.state_dict().values()))
+    upgraded = torch.load(path, weights_only=True)
+    assert upgraded["format"] == 3 and upgraded["code"] == zoo.trained_by("ae").digest
+    assert upgraded["checksum"] == payload["checksum"]
+
+    real_fingerprint = zoo.trained_by
+    edited = tuple((name, "edited" if name == "train_autoencoder" else h) for name, h in real_fingerprint("ae").parts)
+    monkeypatch.setattr(zoo, "trained_by", lambda kind: CodeFingerprint("other", edited)
+                        if kind == "ae" else real_fingerprint(kind))
+    with pytest.warns(UserWarning, match=r"retraining.*other code.*changed: train_autoencoder\)"):
+        zoo.get_autoencoder(profile, data, latent_dim=3, progress=False)
+    assert trained == [1] and torch.load(path, weights_only=True)["code"] == "other"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.profiles import PROJECT_ROOT
+from helpers.environment import PROJECT_ROOT
 
 HELPERS = PROJECT_ROOT / "helpers"
 REQUIREMENTS = PROJECT_ROOT / "requirements.txt"

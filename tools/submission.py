@@ -16,7 +16,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from helpers.profiles import PROJECT_ROOT
+from helpers.environment import PROJECT_ROOT
 
 SETTINGS = PROJECT_ROOT / "report" / "report.toml"
 CODE_FOLDERS = ("notebooks", "helpers", "tools", "tests", "benchmarks")
