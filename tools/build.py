@@ -339,7 +339,9 @@ are stored beside the report in machine-readable form. A notebook is executed ag
 code, the library code it imports, the data or the package versions changed; otherwise the build
 keeps its last run. These runs trained {cache.get('trained', 'n/a')} models and loaded
 {cache.get('loaded_from_earlier_runs', 'n/a')} that the same training code had trained and stored
-before (a stored model is reused only if its settings and training code are unchanged).
+before (a stored model is reused only if its settings and training code are unchanged). The minutes
+below also count what is trained in every run and never stored: Q3's heads and networks on few
+labels, the classifier behind Q5's classification accuracy score, and every evaluation.
 
 | item | value |
 |:--|:------------|
