@@ -14,7 +14,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .models import CHANNELS
+from .models import CHANNELS, conv_stack, deconv_stack
 
 CODE_SIDE = 2  # 32 halved by the three convolutions of CHANNELS and this one
 
@@ -28,12 +28,8 @@ class ConvEncoder(nn.Module):
             raise ValueError(f"code_channels must be >= 1, got {code_channels}")
         if 32 // 2 ** (len(channels) + 1) != CODE_SIDE:
             raise ValueError(f"{len(channels)} stride-2 convolutions and one more must give a {CODE_SIDE}x{CODE_SIDE} code")
-        layers, c_in = [], 1
-        for c_out in channels:
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            c_in = c_out
-        layers.append(nn.Conv2d(c_in, code_channels, 3, stride=2, padding=1))  # 4x4 -> 2x2, no activation
-        self.conv = nn.Sequential(*layers)
+        self.conv = conv_stack(channels)
+        self.conv.append(nn.Conv2d(channels[-1], code_channels, 3, stride=2, padding=1))  # 4x4 -> 2x2, no activation
         self.code_channels = code_channels
         self.latent_dim = code_channels * CODE_SIDE * CODE_SIDE
 
@@ -48,13 +44,10 @@ class ConvDecoder(nn.Module):
 
     def __init__(self, code_channels: int, channels: Sequence[int] = CHANNELS):
         super().__init__()
-        rev = list(channels)[::-1]
         self.code_channels = code_channels
         self.latent_dim = code_channels * CODE_SIDE * CODE_SIDE
-        layers = [nn.ConvTranspose2d(code_channels, rev[0], 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        for c_in, c_out in zip(rev, rev[1:] + [1]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        self.deconv = nn.Sequential(*layers[:-1])  # no activation after the last: logits
+        self.deconv = nn.Sequential(nn.ConvTranspose2d(code_channels, channels[-1], 4, stride=2, padding=1),
+                                    nn.LeakyReLU(0.2), *deconv_stack(channels))  # 2x2 -> 4x4, then as the decoder
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:

@@ -20,7 +20,7 @@ def pca_codes(fit_images: torch.Tensor, images: torch.Tensor, d: int) -> torch.T
 def random_encoder_codes(template: Encoder, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Codes from an untrained encoder with the same architecture as ``template``."""
     with seeded(seed):
-        encoder = Encoder(template.latent_dim, template.channels, template.fc_layers, template.fc_width)
+        encoder = Encoder(template.latent_dim, template.channels, fc_layers=template.fc_layers, fc_width=template.fc_width)
     return latent_codes(encoder.to(images.device), images)
 
 

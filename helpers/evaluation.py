@@ -1,5 +1,6 @@
 """Judging generated digits by numbers: the evaluator CNN's class histogram, confidence,
-intra-class diversity and "MNIST-FID" (Fréchet distance of its penultimate-layer features)."""
+intra-class diversity and "MNIST-FID" (Fréchet distance of its penultimate-layer features), and
+the classification accuracy score of labelled samples (Q5); how the evaluator is trained."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,26 @@ import torch
 
 from .metrics import class_histogram_stats, frechet_distance, mean_pairwise_distance
 from .models import DigitCNN
-from .training import in_batches
+from .specs import EvaluatorSpec
+from .training import History, accuracy, in_batches, train_classifier
+
+
+def train_evaluator(model: DigitCNN, spec: EvaluatorSpec, images: torch.Tensor, labels: torch.Tensor,
+                    progress: bool = True) -> History:
+    """Train ``model`` on (``images``, ``labels``) as the evaluator's ``spec`` says."""
+    return train_classifier(model, images, labels, spec.epochs, lr=spec.lr, batch_size=spec.batch_size,
+                            seed=spec.seed, schedule="onecycle", progress=progress)
+
+
+def classification_accuracy_score(spec: EvaluatorSpec, images: torch.Tensor, labels: torch.Tensor, test,
+                                  progress: bool = True) -> float:
+    """Classification accuracy score (Ravuri & Vinyals, 2019): a classifier built and trained as
+    the evaluator's ``spec`` says, on ``images`` (generated) with the ``labels`` they were
+    generated for, then tested on ``test``'s real images. Compare with the evaluator's own test
+    accuracy, the same classifier trained on real images."""
+    model = spec.build().to(images.device)
+    train_evaluator(model, spec, images, labels, progress)
+    return accuracy(model, test.images, test.labels)
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .models import LatentDiscriminator, LatentGenerator
+from .models import GAN
 from .specs import WASSERSTEIN, GANRecipe, LatentGANSpec, PixelGANSpec
 from .seeding import seeded
 from .training import History, adam_optimizer, in_batches
@@ -83,12 +83,20 @@ class _Standardise(nn.Module):
         return (x - self.mean) / self.std
 
 
+def auxiliary_loss(classifier: nn.Module, weight: float):
+    """Q5's term in G's loss: ``weight`` x a fixed code classifier's cross-entropy for the digits
+    G was asked for (the AC-GAN idea, with a classifier trained beforehand on real codes)."""
+    def loss(fake_codes: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return weight * F.cross_entropy(classifier(fake_codes), labels)
+    return loss
+
+
 def train_latent_gan(codes: torch.Tensor, spec: LatentGANSpec, labels: torch.Tensor | None = None,
-                     progress: bool = True):
-    """Train G: noise -> code and D: code -> score on ``codes`` (N, d) as ``spec`` says
-    (conditional on ``labels``). With ``spec.aux_weight`` > 0 a code classifier is trained first on
-    the real (code, label) pairs and its cross-entropy for the requested digits is added to G's
-    loss (the AC-GAN idea, with a fixed classifier). Returns ``(G, D, history, snapshots)``;
+                     progress: bool = True, gan: GAN | None = None):
+    """Train G: noise -> code and D: code -> score (``gan``, default ``spec.build``) on ``codes``
+    (N, d) as ``spec`` says (conditional on ``labels``). With ``spec.aux_weight`` > 0 a code
+    classifier is trained first on the real (code, label) pairs and :func:`auxiliary_loss` adds
+    its cross-entropy for the requested digits to G's loss. Returns ``(G, D, history, snapshots)``;
     ``snapshots`` maps a step to the codes G makes for a fixed noise batch."""
     if codes.ndim != 2 or len(codes) < 2:
         raise ValueError(f"need (N >= 2, d) codes, got {tuple(codes.shape)}")
@@ -98,28 +106,26 @@ def train_latent_gan(codes: torch.Tensor, spec: LatentGANSpec, labels: torch.Ten
         raise ValueError(f"{len(labels)} labels for {len(codes)} codes")
     with seeded(spec.seed) as gen:  # seeding local to this call
         aux = train_code_classifier(codes, labels, seed=spec.seed) if spec.aux_weight else None
-        d = codes.shape[1]
-        G = spec.build(d).to(codes.device)
-        D = LatentDiscriminator(d, spec.hidden, 10 if spec.conditional else None).to(codes.device)
+        gan = (gan or spec.build(codes.shape[1])).to(codes.device)
+        G, D = gan.generator, gan.discriminator
         mean, std = codes.mean(0), codes.std(0).clamp_min(1e-6)
         for net in (G, D):
             net.code_mean.copy_(mean)
             net.code_std.copy_(std)
-        extra_loss = None if aux is None else lambda fake, y: spec.aux_weight * F.cross_entropy(aux(fake), y)
+        extra_loss = None if aux is None else auxiliary_loss(aux, spec.aux_weight)
         history, snapshots = train_adversarial(G, D, codes, spec, gen, labels, extra_loss, progress)
         return G.eval(), D.eval(), history, snapshots
 
 
-def train_pixel_gan(images: torch.Tensor, spec: PixelGANSpec, progress: bool = True):
-    """The DCGAN of ``spec`` on the (N, 1, 32, 32) images themselves; the steps reached within
-    ``spec.max_seconds`` are in the history's last row. Returns ``(G, D, history, snapshots)``."""
-    from .models import DCGANDiscriminator
-
+def train_pixel_gan(images: torch.Tensor, spec: PixelGANSpec, progress: bool = True, gan: GAN | None = None):
+    """The DCGAN of ``spec`` (``gan``, default ``spec.build()``) on the (N, 1, 32, 32) images
+    themselves; the steps reached within ``spec.max_seconds`` are in the history's last row.
+    Returns ``(G, D, history, snapshots)``."""
     if images.ndim != 4 or images.shape[1:] != (1, 32, 32):
         raise ValueError(f"expected (N, 1, 32, 32) images, got {tuple(images.shape)}")
     with seeded(spec.seed) as gen:  # seeding local to this call
-        G = spec.build().to(images.device)
-        D = DCGANDiscriminator(spec.width, batch_norm=spec.objective != "wgan-gp").to(images.device)
+        gan = (gan or spec.build()).to(images.device)
+        G, D = gan.generator, gan.discriminator
         history, snapshots = train_adversarial(G, D, images, spec, gen, progress=progress)
         return G.eval(), D.eval(), history, snapshots
 

@@ -30,6 +30,26 @@ def mlp(sizes: Sequence[int], activation=nn.LeakyReLU, dropout: float = 0.0,
     return nn.Sequential(*layers)
 
 
+def conv_stack(channels: Sequence[int]) -> nn.Sequential:
+    """The encoder's convolutions: one stride-2 3x3 convolution with LeakyReLU(0.2) per entry of
+    ``channels``, each halving the image's side (32 -> 4 for three)."""
+    layers, c_in = [], 1
+    for c_out in channels:
+        layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
+        c_in = c_out
+    return nn.Sequential(*layers)
+
+
+def deconv_stack(channels: Sequence[int]) -> nn.Sequential:
+    """The mirror image of :func:`conv_stack`: stride-2 4x4 transposed convolutions from
+    ``channels[-1]`` maps back to one, LeakyReLU(0.2) between them and none after the last
+    (its output is the image's logits)."""
+    rev, layers = list(channels)[::-1], []
+    for c_in, c_out in zip(rev, rev[1:] + [1]):
+        layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+    return nn.Sequential(*layers[:-1])
+
+
 class Encoder(nn.Module):
     """32x32 image -> ``latent_dim`` code.
 
@@ -40,8 +60,8 @@ class Encoder(nn.Module):
     channels would compute).
     """
 
-    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS,
-                 fc_layers: int = 1, fc_width: int = FC_WIDTH):
+    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS, *,
+                 fc_layers: int, fc_width: int = FC_WIDTH):
         super().__init__()
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
@@ -49,13 +69,9 @@ class Encoder(nn.Module):
             raise ValueError(f"fc_layers must be >= 0, got {fc_layers}")
         self.latent_dim, self.channels, self.fc_layers = latent_dim, tuple(channels), fc_layers
         self.fc_width = fc_width if fc_layers else 0
-        convs, c_in = [], 1
-        for c_out in channels:
-            convs += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            c_in = c_out
-        self.conv = nn.Sequential(*convs)
+        self.conv = conv_stack(channels)
         side = 32 // 2 ** len(channels)
-        flat = c_in * side * side
+        flat = channels[-1] * side * side
         fc = [flat] + [fc_width] * fc_layers + [latent_dim]
         self.fc = mlp(fc)
 
@@ -68,8 +84,8 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """``latent_dim`` code -> 32x32 image in [0, 1]; the mirror image of :class:`Encoder`."""
 
-    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS,
-                 fc_layers: int = 1, fc_width: int = FC_WIDTH):
+    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS, *,
+                 fc_layers: int, fc_width: int = FC_WIDTH):
         super().__init__()
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
@@ -79,10 +95,7 @@ class Decoder(nn.Module):
         self.top = rev[0]
         fc = [latent_dim] + [fc_width] * fc_layers + [rev[0] * self.side * self.side]
         self.fc = nn.Sequential(mlp(fc), nn.LeakyReLU(0.2))
-        deconvs = []
-        for c_in, c_out in zip(rev, rev[1:] + [1]):
-            deconvs += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-        self.deconv = nn.Sequential(*deconvs[:-1])  # no activation after the last: logits
+        self.deconv = deconv_stack(channels)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -95,11 +108,11 @@ class Decoder(nn.Module):
 
 
 class AutoEncoder(nn.Module):
-    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS,
-                 fc_layers: int = 1, fc_width: int = FC_WIDTH):
+    def __init__(self, latent_dim: int, channels: Sequence[int] = CHANNELS, *,
+                 fc_layers: int, fc_width: int = FC_WIDTH):
         super().__init__()
-        self.encoder = Encoder(latent_dim, channels, fc_layers, fc_width)
-        self.decoder = Decoder(latent_dim, channels, fc_layers, fc_width)
+        self.encoder = Encoder(latent_dim, channels, fc_layers=fc_layers, fc_width=fc_width)
+        self.decoder = Decoder(latent_dim, channels, fc_layers=fc_layers, fc_width=fc_width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
@@ -198,6 +211,18 @@ class LatentDiscriminator(nn.Module):
                 raise ValueError("this discriminator is conditional: pass the digit labels")
             out = out + (self.embed(labels) * h).sum(1)
         return out
+
+
+class GAN(nn.Module):
+    """A generator and the discriminator (critic) it is trained against: what a GAN spec builds,
+    trains and caches as one; the generator alone is what the report samples from."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module):
+        super().__init__()
+        self.generator, self.discriminator = generator, discriminator
+
+    def forward(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(noise, labels)
 
 
 def dcgan_init(module: nn.Module) -> None:

@@ -1,5 +1,10 @@
 """Run profiles: `smoke` (fast pipeline check, used by tests/nbmake) and `full` (the report).
 
+A profile is the scale of a run: data sizes, epochs and steps, seeds, the sweeps a question runs.
+How each model is built and trained lives in its spec (:mod:`helpers.specs`), the one home of
+those values; the few settings a notebook's parameters may change (the code size, the GAN's noise
+size and objective) start from the spec's defaults.
+
 A notebook reads ``PROFILE = os.environ.get("EX3_PROFILE", "full")`` in its parameters cell and
 asks :func:`get_profile` for the sizes and epochs. Output locations also depend on the profile so
 that a smoke run never overwrites the committed full-profile report.
@@ -11,9 +16,14 @@ from pathlib import Path
 
 # the project's paths and environment variables live in helpers.environment; importable from here too
 from .environment import ENVIRONMENT, PROJECT_ROOT, env, report_root  # noqa: F401
-from .specs import OBJECTIVES, AutoencoderSpec, LatentGANSpec, PixelGANSpec
+from .specs import OBJECTIVES, AutoencoderSpec, EvaluatorSpec, HeadSpec, LatentGANSpec, PixelGANSpec
 
 MNIST_SIZES = (60000, 10000)  # training and test images in MNIST (and in Fashion-MNIST)
+
+
+def spec_default(spec_class, name: str):
+    """The default of a spec's field: a profile setting that starts there has no value of its own."""
+    return spec_class.__dataclass_fields__[name].default
 
 
 @dataclass(frozen=True)
@@ -23,29 +33,29 @@ class Profile:
     train_size: int | None  # None = all 60,000
     test_size: int | None  # None = all 10,000
     # Q1 autoencoders
-    ae_epochs: int  # the rest of the autoencoder's recipe: helpers.specs.AutoencoderSpec
-    latent_dim: int = 10  # the main autoencoder's code size: Q1 keeps it, Q2-Q5 and the extras use it
+    ae_epochs: int = spec_default(AutoencoderSpec, "epochs")  # the rest of its recipe: the spec's
+    latent_dim: int = spec_default(AutoencoderSpec, "latent_dim")  # the main code size: Q2-Q5 and the extras use it
     latent_dims: tuple[int, ...] = (2, 4, 8, 10, 16, 32, 64)
     fc_variants: tuple[int, ...] = (0, 1, 2)
-    chosen_fc_layers: int = 2
+    chosen_fc_layers: int = spec_default(AutoencoderSpec, "fc_layers")
     # Q2 decorrelation
     decor_seeds: tuple[int, ...] = (0, 1, 2)
     decor_images: tuple[int, ...] = (1000, 5000, 10000)
     # evaluator (digit classifier used to judge generated images)
-    evaluator_epochs: int = 4
+    evaluator_epochs: int = spec_default(EvaluatorSpec, "epochs")
     # Q3 transfer learning
     label_budgets: tuple[int, ...] = (10, 20, 50, 100, 300)
     label_subsets: int = 5
-    head_epochs: int = 300
+    head_epochs: int = spec_default(HeadSpec, "epochs")
     full_data_epochs: int = 4
     # Q4/Q5 latent GANs: Q4's recipe, which Q5, the extras and the appendix reuse
-    noise_dim: int = 8  # k, the generator's input size (at most latent_dim)
-    gan_objective: str = "nsgan"  # non-saturating; see helpers.specs.OBJECTIVES
-    gan_steps: int = 12000
-    gan_batch_size: int = 512
+    noise_dim: int = spec_default(LatentGANSpec, "noise_dim")  # k, the generator's input size (at most latent_dim)
+    gan_objective: str = spec_default(LatentGANSpec, "objective")  # see helpers.specs.OBJECTIVES
+    gan_steps: int = spec_default(LatentGANSpec, "steps")
+    gan_batch_size: int = spec_default(LatentGANSpec, "batch_size")
     gan_eval_samples: int = 10000
     gmm_components: tuple[int, ...] = (10, 20, 50, 100)  # Q4's mixture baselines; held-out likelihood picks one
-    cgan_steps: int = 12000
+    cgan_steps: int = spec_default(LatentGANSpec, "steps")
     interpolation_pairs: int = 60
     # 07_extras (beyond the assignment; run when extras are switched on)
     denoise_sigmas: tuple[float, ...] = (0.2, 0.35, 0.5, 1.0)
@@ -86,6 +96,15 @@ class Profile:
                                seed=self.seed(changes.pop("seed", None) or 0))
         return replace(main, **{k: v for k, v in changes.items() if v is not None})
 
+    def evaluator(self, dataset: str = "mnist", seed: int = 0) -> EvaluatorSpec:
+        """The evaluator CNN for ``dataset`` in this profile (``seed`` shifted by the seed offset)."""
+        return EvaluatorSpec(epochs=self.evaluator_epochs, seed=self.seed(seed), dataset=dataset,
+                             train_size=self.train_size, test_size=self.test_size)
+
+    def head(self, **changes) -> HeadSpec:
+        """Q3's MLP head trained for this profile's ``head_epochs``, with ``changes`` to its fields."""
+        return HeadSpec(**{"epochs": self.head_epochs, **changes})
+
     def latent_gan(self, autoencoder: AutoencoderSpec, **changes) -> LatentGANSpec:
         """Q4's latent GAN on the codes of ``autoencoder``: the recipe Q5, the extras and the
         appendix start from, with ``changes`` to its fields."""
@@ -111,7 +130,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "full": Profile(name="full", train_size=None, test_size=None, ae_epochs=4),
+    "full": Profile(name="full", train_size=None, test_size=None),
     "smoke": Profile(
         name="smoke",
         train_size=2048,

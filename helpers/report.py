@@ -140,6 +140,24 @@ def summary_markdown(metrics: dict, answers: str = "") -> str:
 FIGURE_DPI = 220  # print resolution of every figure (the PDF shows them at their size in inches)
 
 
+def source_listing(obj) -> str:
+    """The source of a function or method as it runs (not a copy that could drift from it),
+    without its docstring."""
+    import ast
+    import inspect
+    import textwrap
+
+    source = textwrap.dedent(inspect.getsource(obj))
+    node = ast.parse(source).body[0]
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        raise TypeError(f"a listing shows a function or method, got {obj!r}")
+    lines = source.splitlines()
+    first = node.body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        del lines[first.lineno - 1:first.end_lineno]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 class Section:
     """One report section (= one notebook): numbers its figures and tables as ``<n>.<k>`` and
     records its answers and numbers in ``metrics.json``."""
@@ -152,7 +170,7 @@ class Section:
         if not env("EX3_OUTPUT"):  # outside the build: say where this run's results go
             print(f"this run writes its figures and numbers under {dirs['report'].parent}; "
                   "only the report build changes the committed report", file=sys.stderr)
-        self._figures = self._tables = 0
+        self._figures = self._tables = self._listings = 0
         self._answers: list[dict] = []
         self._headlines: list[dict] = []
         self._recorded: dict = {}  # everything this run recorded: metrics.json's section is this, whole
@@ -197,6 +215,19 @@ class Section:
             return
         self._tables += 1
         display(Markdown(f"**Table {self.number}.{self._tables}.** {caption}\n\n{body}"))
+
+    def listing(self, name: str, caption: str, *functions) -> None:
+        """Show the source of ``functions`` (the code that trains a model, read from the library
+        as it runs) under "Listing n.k" and ``caption``; the text cites it as
+        ``{{ <section key>.listings.<name> }}``. A cell tagged ``listing`` is shown in place in the
+        notebook and gathered into an appendix of the PDF."""
+        from IPython.display import Markdown, display
+
+        self._listings += 1
+        label = f"Listing {self.number}.{self._listings}"
+        code = "\n\n".join(source_listing(f).rstrip() for f in functions)
+        display(Markdown(f"**{label}.** {caption}\n\n```python\n{code}\n```"))
+        self.record({"listings": {name: label}})
 
     def claim(self, name: str, holds) -> bool:
         """Record whether the condition that a sentence of the text rests on holds, under

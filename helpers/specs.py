@@ -1,15 +1,17 @@
-"""What a cached model is: small frozen specs of the autoencoder, the latent GAN (conditional or
-not) and the pixel-space GAN. A spec holds every setting that decides the trained weights, is the
-only home of their defaults, builds the untrained network (:meth:`build`) and names the cache
-file (:meth:`key`). The profile hands out the report's specs (``profile.autoencoder()``,
-``profile.latent_gan(...)``); a notebook changes a field with ``dataclasses.replace`` or keyword
-overrides.
+"""What a trained model is: one small frozen spec per thing the report trains: the autoencoder,
+the evaluator CNN, Q3's MLP head, the latent GAN (conditional or not) with its discriminator and
+the pixel-space GAN with its own. A spec holds every setting that decides the trained weights and
+is the only home of their defaults, which are the report's values; it builds every network it
+trains (:meth:`build`) and names the cache file (:meth:`key`). The profile only scales them (data
+sizes, step counts, seeds) and hands them out (``profile.autoencoder()``, ``profile.latent_gan(...)``);
+a notebook changes a field with ``dataclasses.replace`` or keyword overrides.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .models import CHANNELS, FC_WIDTH, AutoEncoder, DCGANGenerator, LatentGenerator
+from .models import (CHANNELS, FC_WIDTH, GAN, AutoEncoder, DCGANDiscriminator, DCGANGenerator, DigitCNN,
+                     LatentDiscriminator, LatentGenerator)
 from .seeding import seeded
 
 SPEC_FORMAT = 4  # bump when a field's meaning changes: every cached model is then retrained (4: data_digest)
@@ -30,7 +32,7 @@ class AutoencoderSpec:
     :mod:`helpers.zoo` from the data it is handed, so that a model trained on other files under the
     same names has another key. A GAN's spec contains its autoencoder's, and with it this digest."""
 
-    latent_dim: int
+    latent_dim: int = 10
     fc_layers: int = 2
     fc_width: int = FC_WIDTH
     channels: tuple[int, ...] = CHANNELS
@@ -58,10 +60,64 @@ class AutoencoderSpec:
 
     def build(self) -> AutoEncoder:
         with seeded(self.seed):
-            return AutoEncoder(self.latent_dim, self.channels, self.fc_layers, self.fc_width)
+            return AutoEncoder(self.latent_dim, self.channels, fc_layers=self.fc_layers, fc_width=self.fc_width)
 
     def key(self) -> dict:
         return _key("ae", self)
+
+
+@dataclass(frozen=True)
+class EvaluatorSpec:
+    """The evaluator, a small CNN digit classifier that judges generated images (its features
+    give the FID), and how it is trained: cross-entropy, AdamW with a one-cycle schedule up to
+    ``lr``, on the training images of ``dataset``; sizes and digest as in :class:`AutoencoderSpec`.
+    Q5's classification accuracy score trains the same recipe on generated images."""
+
+    epochs: int = 4
+    lr: float = 3e-3
+    batch_size: int = 128
+    seed: int = 0
+    dataset: str = "mnist"
+    train_size: int | None = None
+    test_size: int | None = None
+    data_digest: str | None = None
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+
+    def build(self) -> DigitCNN:
+        with seeded(self.seed):
+            return DigitCNN()
+
+    def key(self) -> dict:
+        return _key("evaluator", self)
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """Q3's MLP head on an encoder's standardised code (hidden widths ``hidden``, LeakyReLU), and
+    how it is trained: AdamW at ``lr`` with ``weight_decay``, batches of ``batch_size``, for
+    ``epochs``; ``encoder_lr`` is the encoder's rate where it trains too (fine-tuning). Fixed up
+    front, with no tuning on the test set. Not cached: seconds to train."""
+
+    hidden: tuple[int, ...] = (64,)
+    dropout: float = 0.0
+    lr: float = 1e-3
+    encoder_lr: float = 1e-4
+    weight_decay: float = 1e-4
+    epochs: int = 300
+    batch_size: int = 64
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
 
 
 @dataclass(frozen=True)
@@ -74,8 +130,8 @@ class GANRecipe:
 
     noise_dim: int = 8
     objective: str = "nsgan"
-    steps: int = 5000
-    batch_size: int = 256
+    steps: int = 12000
+    batch_size: int = 512
     lr: float = 2e-4
     critic_steps: int | None = None
     gp_weight: float = 10.0
@@ -127,8 +183,12 @@ class LatentGANSpec(GANRecipe):
         if self.aux_weight and not self.conditional:
             raise ValueError("aux_weight needs labels (a conditional GAN)")
 
-    def build(self, code_dim: int) -> LatentGenerator:
-        return LatentGenerator(self.noise_dim, code_dim, self.hidden, 10 if self.conditional else None)
+    def build(self, code_dim: int) -> GAN:
+        """G and D for codes of size ``code_dim``, initialised from ``seed``."""
+        classes = 10 if self.conditional else None
+        with seeded(self.seed):
+            return GAN(LatentGenerator(self.noise_dim, code_dim, self.hidden, classes),
+                       LatentDiscriminator(code_dim, self.hidden, classes))
 
     def key(self) -> dict:
         return _key("cgan" if self.conditional else "gan", self)
@@ -147,8 +207,12 @@ class PixelGANSpec(GANRecipe):
     train_size: int | None = None
     data_digest: str | None = None
 
-    def build(self) -> DCGANGenerator:
-        return DCGANGenerator(self.noise_dim, self.width)
+    def build(self) -> GAN:
+        """G and D (batch norm in D except for WGAN-GP, whose penalty scores each sample alone),
+        initialised from ``seed``."""
+        with seeded(self.seed):
+            return GAN(DCGANGenerator(self.noise_dim, self.width),
+                       DCGANDiscriminator(self.width, batch_norm=self.objective != "wgan-gp"))
 
     def key(self) -> dict:
         return _key("pixel_gan", self)

@@ -133,58 +133,48 @@ def reconstruction_loss(model: nn.Module, images: torch.Tensor, batch_size: int 
     return {"mse": se / n, "bce": bce / n, "psnr": psnr / n}
 
 
-def train_autoencoder(model: nn.Module, train_images: torch.Tensor, test_images: torch.Tensor,
-                      epochs: int, lr: float = 2e-3, batch_size: int = 128, seed: int = 0,
-                      loss: str = "bce", input_noise: float = 0.0, code_penalty: float = 0.0,
-                      weight_decay: float = 0.0, device=None, progress: bool = True) -> History:
-    """Train an autoencoder to reconstruct its (optionally noise-corrupted) input.
+def autoencoder_step(model: nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor, spec,
+                     gen: torch.Generator) -> torch.Tensor:
+    """One update of an autoencoder on a batch of ``images``, as ``spec`` (an
+    :class:`~helpers.specs.AutoencoderSpec`) says: reconstruct them, from a noisy copy for a
+    denoising spec, under per-pixel BCE, plus the code penalty if any. Returns the loss."""
+    x = images
+    if spec.input_noise > 0:
+        x = images + spec.input_noise * torch.randn(images.shape, generator=gen).to(images.device)
+    codes = model.encoder(x)
+    loss = F.binary_cross_entropy_with_logits(model.decoder.logits(codes), images)
+    if spec.code_penalty > 0:  # codes pushed towards N(0, I): a generator without a GAN (extras)
+        loss = loss + spec.code_penalty * normal_moment_penalty(codes)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
 
-    Adam with a one-cycle learning-rate schedule (AdamW, decoupled, when ``weight_decay`` > 0);
-    ``loss`` is ``"bce"`` (on logits) or ``"mse"``.
-    ``code_penalty`` > 0 adds that weight x :func:`~helpers.metrics.normal_moment_penalty` of the
-    batch's codes, pushing them towards N(0, I) (a non-adversarial generator: sample, decode).
-    Returns per-epoch train loss and test MSE/BCE/PSNR.
-    """
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
-    if loss not in ("bce", "mse"):
-        raise ValueError(f"loss must be 'bce' or 'mse', got {loss!r}")
-    if input_noise < 0 or code_penalty < 0 or weight_decay < 0:
-        raise ValueError(f"input_noise, code_penalty and weight_decay must be >= 0, got "
-                         f"{input_noise}, {code_penalty}, {weight_decay}")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    device = device or train_images.device
-    with seeded(seed) as gen:  # seeding local to this call
+
+def train_autoencoder(model: nn.Module, spec, train_images: torch.Tensor, test_images: torch.Tensor,
+                      progress: bool = True) -> History:
+    """Train ``model`` (an autoencoder: ``encoder``, ``decoder.logits``) on ``train_images`` as
+    ``spec`` (an :class:`~helpers.specs.AutoencoderSpec`) says: :func:`autoencoder_step` on
+    seeded batches, Adam with a one-cycle learning-rate schedule up to ``spec.lr`` (AdamW,
+    decoupled, when ``spec.weight_decay`` > 0), for ``spec.epochs``. Returns per-epoch train loss
+    and test MSE/BCE/PSNR."""
+    device = train_images.device
+    with seeded(spec.seed) as gen:  # seeding local to this call
         model.to(device).to(memory_format=torch.channels_last)
-        opt = adam_optimizer(model.parameters(), lr, device, decoupled=True, weight_decay=weight_decay) \
-            if weight_decay > 0 else adam_optimizer(model.parameters(), lr, device)
-        steps = max(1, epochs * -(-len(train_images) // batch_size))
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+        opt = adam_optimizer(model.parameters(), spec.lr, device, decoupled=True, weight_decay=spec.weight_decay) \
+            if spec.weight_decay > 0 else adam_optimizer(model.parameters(), spec.lr, device)
+        per_epoch = -(-len(train_images) // spec.batch_size)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=spec.lr, total_steps=max(1, spec.epochs * per_epoch),
+                                                    pct_start=0.15)
         history, start = History(), time.perf_counter()
-        for epoch in _progress(range(epochs), "AE epochs", enabled=progress):
+        for epoch in _progress(range(spec.epochs), "AE epochs", enabled=progress):
             model.train()
             total, count = torch.zeros((), dtype=sum_dtype(device), device=device), 0
-            batches = batch_indices(len(train_images), batch_size, gen, device=device)
-            for idx in _progress(batches, f"epoch {epoch + 1}", -(-len(train_images) // batch_size),
-                                 enabled=progress):
-                target = _channels_last(train_images[idx])
-                x = target
-                if input_noise > 0:
-                    x = (target + input_noise * torch.randn(target.shape, generator=gen).to(device))
-                codes = model.encoder(x)
-                logits = model.decoder.logits(codes)
-                if loss == "bce":
-                    value = F.binary_cross_entropy_with_logits(logits, target)
-                else:
-                    value = F.mse_loss(torch.sigmoid(logits), target)
-                if code_penalty > 0:
-                    value = value + code_penalty * normal_moment_penalty(codes)
-                opt.zero_grad(set_to_none=True)
-                value.backward()
-                opt.step()
+            batches = batch_indices(len(train_images), spec.batch_size, gen, device=device)
+            for idx in _progress(batches, f"epoch {epoch + 1}", per_epoch, enabled=progress):
+                loss = autoencoder_step(model, opt, _channels_last(train_images[idx]), spec, gen)
                 sched.step()
-                total += value.detach().to(total.dtype) * len(idx)  # summed on the device: no sync per step
+                total += loss.to(total.dtype) * len(idx)  # summed on the device: no sync per step
                 count += len(idx)
             test = reconstruction_loss(model, test_images)
             history.log(epoch=epoch + 1, train_loss=total.item() / count,
@@ -231,13 +221,23 @@ def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return correct.item() / len(images)
 
 
+def classifier_step(model: nn.Module, opt: torch.optim.Optimizer, images: torch.Tensor,
+                    labels: torch.Tensor) -> torch.Tensor:
+    """One update of a classifier on a batch: the cross-entropy of its logits for the true labels."""
+    loss = F.cross_entropy(model(images), labels)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, epochs: int,
                      lr: float = 1e-3, weight_decay: float = 0.0, batch_size: int = 128,
                      param_groups: list[dict] | None = None, seed: int = 0,
                      eval_sets: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None,
                      eval_every: int = 1, schedule: str = "constant",
                      progress: bool = True) -> History:
-    """Cross-entropy training with Adam(W), at a constant learning rate or with a one-cycle
+    """:func:`classifier_step` over seeded batches, with AdamW at a constant learning rate or with a one-cycle
     schedule (``schedule="onecycle"``). ``param_groups`` overrides which parameters train
     (e.g. a frozen encoder is simply left out, a fine-tuned one gets a smaller lr).
     ``eval_sets`` maps a name to (images, labels), evaluated every ``eval_every`` epochs."""
@@ -263,13 +263,10 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
             model.train()
             total, count = torch.zeros((), dtype=sum_dtype(images.device), device=images.device), 0
             for idx in batch_indices(len(images), batch_size, gen, device=images.device):
-                loss = F.cross_entropy(model(_channels_last(images[idx])), labels[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                loss = classifier_step(model, opt, _channels_last(images[idx]), labels[idx])
                 if sched is not None:
                     sched.step()
-                total += loss.detach().to(total.dtype) * len(idx)  # summed on the device: no sync per step
+                total += loss.to(total.dtype) * len(idx)  # summed on the device: no sync per step
                 count += len(idx)
             if eval_sets and ((epoch + 1) % eval_every == 0 or epoch + 1 == epochs):
                 row = {"epoch": epoch + 1, "train_loss": total.item() / count}

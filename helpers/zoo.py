@@ -13,11 +13,11 @@ import torch
 from .checkpoints import cached_model
 from .codehash import CodeFingerprint, code_fingerprint
 from .data import Split, load_mnist, pad_to_32
-from .models import AutoEncoder, DigitCNN
+from .evaluation import train_evaluator
+from .models import GAN, AutoEncoder, DigitCNN
 from .profiles import Profile, output_dirs
-from .seeding import seeded
-from .specs import AutoencoderSpec, LatentGANSpec, PixelGANSpec
-from .training import History, accuracy, default_device, latent_codes, train_autoencoder, train_classifier
+from .specs import AutoencoderSpec, EvaluatorSpec, LatentGANSpec, PixelGANSpec
+from .training import History, accuracy, default_device, latent_codes, train_autoencoder
 
 
 @dataclass
@@ -71,57 +71,25 @@ def get_autoencoder(profile: Profile, data: MNIST, spec: AutoencoderSpec | None 
 
 def _fit_autoencoder(model: AutoEncoder, spec: AutoencoderSpec, data, progress: bool) -> dict:
     """Train ``model`` as ``spec`` says on ``data`` (an :class:`MNIST`); returns its history as a dict."""
-    return train_autoencoder(model, data.train.images, data.test.images, spec.epochs, lr=spec.lr,
-                             batch_size=spec.batch_size, seed=spec.seed, input_noise=spec.input_noise,
-                             code_penalty=spec.code_penalty, weight_decay=spec.weight_decay,
-                             progress=progress).to_dict()
+    return train_autoencoder(model, spec, data.train.images, data.test.images, progress).to_dict()
 
 
-EVALUATOR_TRAINING = {"lr": 3e-3, "batch_size": 128, "schedule": "onecycle"}
-
-
-def _train_evaluator(model: DigitCNN, images, labels, epochs: int, seed: int, progress: bool):
-    return train_classifier(model, images, labels, epochs, seed=seed, progress=progress, **EVALUATOR_TRAINING)
-
-
-def _build_evaluator(seed: int) -> DigitCNN:
-    with seeded(seed):
-        return DigitCNN()
-
-
-def _fit_evaluator(model: DigitCNN, data, epochs: int, seed: int, progress: bool) -> dict:
+def _fit_evaluator(model: DigitCNN, spec: EvaluatorSpec, data, progress: bool) -> dict:
     """Train the evaluator on ``data``'s training split; returns its history and test accuracy."""
-    history = _train_evaluator(model, data.train.images, data.train.labels, epochs, seed, progress)
+    history = train_evaluator(model, spec, data.train.images, data.train.labels, progress)
     return {"history": history.to_dict(), "test_accuracy": accuracy(model, data.test.images, data.test.labels)}
 
 
 def get_evaluator(profile: Profile, data: MNIST, seed: int = 0,
                   progress: bool = True) -> tuple[DigitCNN, dict]:
-    """The evaluator CNN (trained once on the dataset's training split, cached) and its test
-    accuracy; ``seed`` is shifted by the profile's seed offset."""
-    seed = profile.seed(seed)
-    config = {"kind": "evaluator", "epochs": profile.evaluator_epochs, "seed": seed,
-              "train_size": profile.train_size, "test_size": profile.test_size, "lr": 3e-3,
-              "schedule": "onecycle", "dataset": data.name, "data_digest": data.fingerprint}
+    """The evaluator CNN of ``profile.evaluator(...)`` (trained once on the dataset's training
+    split, cached) and its test accuracy; ``seed`` is shifted by the profile's seed offset."""
+    spec = _on_data(profile.evaluator(data.name, seed), data)
     device = data.train.images.device
-    model, extra = cached_model(output_dirs(profile)["artifacts"], config, lambda: _build_evaluator(seed),
-                                lambda model: _fit_evaluator(model, data, profile.evaluator_epochs, seed, progress),
+    model, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build,
+                                lambda model: _fit_evaluator(model, spec, data, progress),
                                 device, code=trained_by("evaluator"))
     return model.to(device), extra
-
-
-def classification_accuracy_score(profile: Profile, data: MNIST, images: torch.Tensor, labels: torch.Tensor,
-                                  seed: int = 0, progress: bool = True) -> float:
-    """Classification accuracy score (Ravuri & Vinyals, 2019): a classifier with the evaluator's
-    architecture and training budget, trained on ``images`` (generated) with the ``labels`` they
-    were generated for, then tested on the real test images. Compare with the evaluator's own
-    test accuracy, the same classifier trained on real images. ``seed`` is shifted by the profile's
-    seed offset."""
-    seed = profile.seed(seed)
-    with seeded(seed):
-        model = DigitCNN().to(images.device)
-    _train_evaluator(model, images, labels, profile.evaluator_epochs, seed, progress)
-    return accuracy(model, data.test.images, data.test.labels)
 
 
 def autoencoder_row(model: AutoEncoder, history: History) -> dict:
@@ -143,23 +111,22 @@ def get_latent_gan(profile: Profile, spec: LatentGANSpec, codes: torch.Tensor, l
         raise ValueError("a cached GAN learns the training codes of the autoencoder its spec names (the spec "
                          "helpers.zoo hands back, which names the data it learned from): "
                          f"got {len(codes)} codes for {spec.autoencoder}")
-    G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), lambda: spec.build(codes.shape[1]),
-                            lambda model: _fit_latent_gan(model, spec, codes, labels, progress), codes.device,
-                            code=trained_by(spec.key()["kind"]))
+    gan, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), lambda: spec.build(codes.shape[1]),
+                              lambda gan: _fit_latent_gan(gan, spec, codes, labels, progress), codes.device,
+                              code=trained_by(spec.key()["kind"]))
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
-    return G.to(codes.device), History.from_dict(extra["history"]), snapshots
+    return gan.generator.to(codes.device), History.from_dict(extra["history"]), snapshots
 
 
 def _gan_extra(history: History, snapshots: dict) -> dict:
     return {"history": history.to_dict(), "snapshots": {str(k): v.tolist() for k, v in snapshots.items()}}
 
 
-def _fit_latent_gan(model, spec: LatentGANSpec, codes: torch.Tensor, labels, progress: bool) -> dict:
-    """Train ``spec``'s GAN on ``codes`` and copy its generator into ``model``; returns history and snapshots."""
+def _fit_latent_gan(gan: GAN, spec: LatentGANSpec, codes: torch.Tensor, labels, progress: bool) -> dict:
+    """Train ``gan`` (``spec.build``'s G and D) on ``codes`` as ``spec`` says; returns history and snapshots."""
     from .gan import train_latent_gan
 
-    G, _, history, snapshots = train_latent_gan(codes, spec, labels, progress)
-    model.load_state_dict(G.state_dict())
+    _, _, history, snapshots = train_latent_gan(codes, spec, labels, progress, gan=gan)
     return _gan_extra(history, snapshots)
 
 
@@ -171,19 +138,18 @@ def get_pixel_gan(profile: Profile, spec: PixelGANSpec, data: MNIST, progress: b
         raise ValueError(f"the spec is for {spec.dataset!r} with {spec.train_size} images, the data differs")
     spec = _on_data(spec, data)
     device = data.train.images.device
-    G, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build,
-                            lambda model: _fit_pixel_gan(model, spec, data, progress), device,
-                            code=trained_by("pixel_gan"))
+    gan, extra = cached_model(output_dirs(profile)["artifacts"], spec.key(), spec.build,
+                              lambda gan: _fit_pixel_gan(gan, spec, data, progress), device,
+                              code=trained_by("pixel_gan"))
     snapshots = {int(k): torch.tensor(v) for k, v in extra["snapshots"].items()}
-    return G.to(device).eval(), History.from_dict(extra["history"]), snapshots
+    return gan.generator.to(device).eval(), History.from_dict(extra["history"]), snapshots
 
 
-def _fit_pixel_gan(model, spec: PixelGANSpec, data, progress: bool) -> dict:
-    """Train ``spec``'s DCGAN on ``data``'s training images and copy its generator into ``model``."""
+def _fit_pixel_gan(gan: GAN, spec: PixelGANSpec, data, progress: bool) -> dict:
+    """Train ``gan`` (``spec.build()``'s G and D) on ``data``'s training images as ``spec`` says."""
     from .gan import train_pixel_gan
 
-    G, _, history, snapshots = train_pixel_gan(data.train.images, spec, progress)
-    model.load_state_dict(G.state_dict())
+    _, _, history, snapshots = train_pixel_gan(data.train.images, spec, progress, gan=gan)
     return _gan_extra(history, snapshots)
 
 
@@ -197,7 +163,7 @@ _AUTOENCODER = (AutoencoderSpec, _fit_autoencoder, pad_to_32)
 _LATENT_GAN = (LatentGANSpec, _fit_latent_gan, latent_codes, *_AUTOENCODER)
 TRAINED_BY = {
     "ae": _AUTOENCODER,
-    "evaluator": (_build_evaluator, _fit_evaluator, pad_to_32),
+    "evaluator": (EvaluatorSpec, _fit_evaluator, pad_to_32),
     "gan": _LATENT_GAN,
     "cgan": _LATENT_GAN,
     "pixel_gan": (PixelGANSpec, _fit_pixel_gan, pad_to_32),

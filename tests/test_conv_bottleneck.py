@@ -3,6 +3,7 @@ import torch
 from torch import nn
 
 from helpers.conv_bottleneck import ConvBottleneckAutoEncoder, ConvEncoder
+from helpers.specs import AutoencoderSpec
 from helpers.training import reconstruction_loss, train_autoencoder
 
 
@@ -31,7 +32,8 @@ def test_trains_with_the_autoencoders_loop(mnist_small):
     torch.manual_seed(0)
     model = ConvBottleneckAutoEncoder(code_channels=3)
     before = reconstruction_loss(model, test.images)["mse"]
-    history = train_autoencoder(model, train.images, test.images, epochs=3, lr=4e-3, batch_size=64, progress=False)
+    history = train_autoencoder(model, AutoencoderSpec(epochs=3, lr=4e-3, batch_size=64), train.images, test.images,
+                                progress=False)
     assert history.last("test_mse") < 0.8 * before
 
 

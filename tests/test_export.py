@@ -72,3 +72,33 @@ def test_python_m_tools_export_configures_a_plain_nbconvert_of_its_environment(t
     assert "test MSE 0.0086" in tex
     assert "cache: loaded" not in tex and "device: cpu" not in tex and "3/100" not in tex
     assert r"\newunicodechar{≥}{\ensuremath{\geq}}" in tex and r"\newunicodechar{σ}{\ensuremath{\sigma}}" in tex
+
+
+def test_listing_cells_move_to_their_own_appendix_after_the_questions(tmp_path):
+    """The code listings stay in place in each notebook but in the PDF follow the last question,
+    in question order, outside the assignment part's pages (before the build's appendix)."""
+    import nbformat
+
+    from tools.build import LISTING, LISTINGS_APPENDIX, merge
+
+    paths = []
+    for n in (1, 2):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(f"# Q{n}"),
+                    nbformat.v4.new_code_cell(f"listing {n}", metadata={"tags": [LISTING]}),
+                    nbformat.v4.new_markdown_cell(f"after {n}")]
+        paths.append(tmp_path / f"0{n}_q.ipynb")
+        nbformat.write(nb, paths[-1])
+    merged = merge(paths, "# Appendix: how this report was built", settings={"title": "t", "authors": [], "course": ""})
+    assert [c.source for c in merged.cells] == ["# Q1", "after 1", "# Q2", "after 2", LISTINGS_APPENDIX,
+                                                "listing 1", "listing 2", "# Appendix: how this report was built"]
+
+
+def test_a_listing_stays_on_one_page_with_its_caption():
+    from tools.build import _postprocess_tex
+
+    tex = ("\\begin{document}\n\\textbf{Listing 1.1.} Q1: the step.\n\n\\begin{Shaded}\n\\begin{Highlighting}[]\ncode\n"
+           "\\end{Highlighting}\n\\end{Shaded}\n\nafter\n\\end{document}")
+    out = _postprocess_tex(tex, {"built": "2026-12-05T00:00:00"})
+    start, end = out.index("\\begin{minipage}"), out.index("\\end{minipage}")
+    assert start < out.index("Listing 1.1") < out.index("\\end{Shaded}") < end < out.index("after")

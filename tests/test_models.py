@@ -17,18 +17,18 @@ def test_autoencoder_round_trip_shapes(d, fc_layers):
 
 def test_bad_shapes_and_sizes_fail_clearly():
     with pytest.raises(ValueError, match="latent_dim"):
-        Encoder(0)
+        Encoder(0, fc_layers=1)
     with pytest.raises(ValueError, match="fc_layers"):
         Encoder(10, fc_layers=-1)
     with pytest.raises(ValueError, match=r"\(N, 1, 32, 32\)"):
-        Encoder(10)(torch.rand(2, 1, 28, 28))
+        Encoder(10, fc_layers=1)(torch.rand(2, 1, 28, 28))
     with pytest.raises(ValueError, match=r"\(N, 10\)"):
-        Decoder(10)(torch.rand(2, 9))
+        Decoder(10, fc_layers=1)(torch.rand(2, 9))
 
 
 def test_classifier_and_evaluator_logits():
     x = torch.rand(4, 1, 32, 32)
-    assert EncoderClassifier(Encoder(10), hidden=(16,))(x).shape == (4, 10)
+    assert EncoderClassifier(Encoder(10, fc_layers=1), hidden=(16,))(x).shape == (4, 10)
     cnn = DigitCNN()
     assert cnn(x).shape == (4, 10) and cnn.features(x).shape == (4, 128)
 

@@ -71,3 +71,18 @@ def test_committed_report_reads_as_a_report():
     counts = metrics.get("report", {})
     assert counts.get("pages_total") == len(pages)
     assert counts.get("pages_assignment", 99) <= 16, "the assignment part must fit in 16 pages"
+
+
+def test_a_listing_is_the_functions_source_as_it_runs_without_its_docstring():
+    import ast
+    import inspect
+
+    from helpers import gan
+    from helpers.report import source_listing
+
+    listing = source_listing(gan.g_step)
+    assert listing.startswith("def g_step(") and gan.g_step.__doc__.strip().splitlines()[0] not in listing
+    body = ast.parse(inspect.getsource(gan.g_step)).body[0].body[1:]  # the statements after the docstring
+    assert [ast.dump(n) for n in ast.parse(listing).body[0].body] == [ast.dump(n) for n in body]
+    with pytest.raises(TypeError, match="function"):
+        source_listing(gan.GAN)

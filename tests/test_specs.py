@@ -2,6 +2,7 @@
 import dataclasses
 
 import pytest
+import torch
 
 from helpers.checkpoints import config_key
 from helpers.profiles import get_profile
@@ -37,7 +38,9 @@ def test_a_gan_is_keyed_by_its_autoencoder_and_q5_starts_from_q4s_recipe():
     q5 = smoke.digit_gan(ae, aux_weight=1.0)
     assert q5.conditional and q5.steps == smoke.cgan_steps and q5.key()["kind"] == "cgan"
     assert (q5.noise_dim, q5.objective, q5.batch_size) == (q4.noise_dim, q4.objective, q4.batch_size)
-    assert q4.build(ae.latent_dim).latent_dim == ae.latent_dim
+    gan = q4.build(ae.latent_dim)  # G and the D it trains against
+    assert gan.generator.latent_dim == ae.latent_dim
+    assert gan.discriminator(torch.randn(3, ae.latent_dim)).shape == (3,)
     longer = smoke.latent_gan(ae, steps=600)
     assert longer.steps == 600 and longer.snapshot_every == 100  # snapshots follow the steps asked for
     assert smoke.digit_gan(ae, aux_weight=0.0, steps=50).steps == 50
@@ -88,17 +91,33 @@ def test_the_loop_trains_d_as_often_and_on_batches_as_large_as_the_spec_says(fie
     assert calls == [("d", 4)] * d_steps + [("g", 4)]
 
 
-def test_a_pixel_gan_spec_builds_the_generator_it_describes():
+def test_a_pixel_gan_spec_builds_the_networks_it_describes():
     import torch
 
     small, wide = PixelGANSpec(noise_dim=16, width=4), PixelGANSpec(noise_dim=16, width=8)
-    G = small.build()
+    G, D = small.build().generator, small.build().discriminator
     out = G(torch.randn(3, 16))
     assert G.noise_dim == 16 and out.shape == (3, 1, 32, 32) and 0 <= out.min() and out.max() <= 1
-    assert sum(p.numel() for p in wide.build().parameters()) > sum(p.numel() for p in G.parameters())
+    assert D(out).shape == (3,)
+    gp = PixelGANSpec(noise_dim=16, width=4, objective="wgan-gp").build().discriminator
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in gp.modules())  # the penalty scores samples alone
+    assert sum(p.numel() for p in wide.build().parameters()) > sum(p.numel() for p in small.build().parameters())
     with pytest.raises(ValueError, match="noise"):  # its input is the spec's noise, no other size
         G(torch.randn(3, 8))
     keys = {config_key(spec.key()) for spec in (small, wide, PixelGANSpec(noise_dim=16, width=4, data_digest="a"),
                                                  PixelGANSpec(noise_dim=16, width=4, train_size=512))}
     assert len(keys) == 4 and config_key(small.key()) == config_key(PixelGANSpec(noise_dim=16, width=4).key())
     assert small.key()["kind"] != LatentGANSpec().key()["kind"]  # never loaded as a latent GAN
+
+
+def test_the_full_profile_hands_out_the_specs_defaults():
+    """One home per default: the report's models are their specs' defaults; the full profile adds
+    no value of its own (only snapshots to look at during GAN training)."""
+    from helpers.specs import EvaluatorSpec, HeadSpec
+
+    full = get_profile("full", seed_offset=0)
+    ae = full.autoencoder()
+    assert ae == AutoencoderSpec()
+    assert full.evaluator() == EvaluatorSpec() and full.head() == HeadSpec()
+    assert dataclasses.replace(full.latent_gan(ae), snapshot_every=0) == LatentGANSpec(autoencoder=ae)

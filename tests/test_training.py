@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from helpers.models import AutoEncoder, DigitCNN
+from helpers.specs import AutoencoderSpec
 from helpers.training import History, reconstruction_loss, train_autoencoder, train_classifier
 
 
@@ -10,7 +11,7 @@ def test_autoencoder_training_lowers_test_error(mnist_small):
     torch.manual_seed(0)
     model = AutoEncoder(8, fc_layers=1, fc_width=64)
     before = reconstruction_loss(model, test.images)["mse"]
-    history = train_autoencoder(model, train.images, test.images, epochs=2, lr=4e-3, progress=False)
+    history = train_autoencoder(model, AutoencoderSpec(8, epochs=2, lr=4e-3), train.images, test.images, progress=False)
     assert isinstance(history, History) and len(history.rows) == 2
     assert history.last("test_mse") < 0.8 * before
     assert {"train_loss", "test_mse", "test_bce", "test_psnr"} <= set(history.rows[-1])
@@ -22,8 +23,8 @@ def test_training_is_deterministic_for_a_seed(mnist_small):
     for _ in range(2):
         torch.manual_seed(0)
         model = AutoEncoder(4, fc_layers=1, fc_width=32)
-        runs.append(train_autoencoder(model, train.images[:256], test.images[:64], 1, seed=3,
-                                      progress=False).rows)
+        runs.append(train_autoencoder(model, AutoencoderSpec(4, epochs=1, seed=3), train.images[:256],
+                                      test.images[:64], progress=False).rows)
     assert runs[0] == runs[1]
 
 
@@ -45,8 +46,8 @@ def test_code_penalty_pulls_codes_towards_a_standard_normal(mnist_small):
     for weight in (0.0, 5.0):
         torch.manual_seed(0)
         model = AutoEncoder(4, fc_layers=1, fc_width=32)
-        train_autoencoder(model, train.images, test.images, epochs=12, lr=4e-3, code_penalty=weight,
-                          batch_size=64, progress=False)
+        spec = AutoencoderSpec(4, epochs=12, lr=4e-3, code_penalty=weight, batch_size=64)
+        train_autoencoder(model, spec, train.images, test.images, progress=False)
         penalties[weight] = normal_moment_penalty(latent_codes(model.encoder, test.images)).item()
     assert penalties[5.0] < 0.5 * penalties[0.0]
 
@@ -60,7 +61,7 @@ def test_denoising_score_uses_seeded_noise_against_clean_images(mnist_small):
     assert noisy[0] == noisy[1] and noisy[0] != clean
     import pytest
     with pytest.raises(ValueError, match="input_noise"):
-        train_autoencoder(model, test.images, test.images, 1, input_noise=-0.1, progress=False)
+        AutoencoderSpec(4, input_noise=-0.1)
 
 
 def test_weight_decay_shrinks_the_weights_and_is_validated(mnist_small):
@@ -71,13 +72,14 @@ def test_weight_decay_shrinks_the_weights_and_is_validated(mnist_small):
     for wd in (0.0, 0.5):
         torch.manual_seed(0)
         model = AutoEncoder(4, fc_layers=1, fc_width=32)
-        train_autoencoder(model, train.images, test.images, 2, lr=4e-3, weight_decay=wd, progress=False)
+        train_autoencoder(model, AutoencoderSpec(4, epochs=2, lr=4e-3, weight_decay=wd), train.images, test.images,
+                          progress=False)
         norms[wd] = sum(p.pow(2).sum() for n, p in model.named_parameters() if n.endswith("weight")).item()
     assert norms[0.5] < norms[0.0]
     with pytest.raises(ValueError, match="weight_decay"):
-        train_autoencoder(AutoEncoder(4), train.images, test.images, 1, weight_decay=-1.0)
+        AutoencoderSpec(4, weight_decay=-1.0)
     with pytest.raises(ValueError, match="lr must be > 0"):
-        train_autoencoder(AutoEncoder(4), train.images, test.images, 1, lr=0.0)
+        AutoencoderSpec(4, lr=0.0)
 
 
 def test_seeding_is_local_to_each_call(mnist_small):
@@ -87,17 +89,19 @@ def test_seeding_is_local_to_each_call(mnist_small):
     from helpers.specs import LatentGANSpec
     from helpers.latent_samplers import GaussianSampler
     from helpers.models import EncoderClassifier, Encoder
-    from helpers.transfer import HeadSettings, build_classifier
+    from helpers.specs import HeadSpec
+    from helpers.transfer import Features, build_classifier
 
     train, _ = mnist_small
     torch.manual_seed(0)  # the arguments are made first: only the calls themselves are checked
     classifier, encoder, codes = EncoderClassifier(Encoder(4, fc_layers=0)), Encoder(4, fc_layers=0), torch.randn(64, 3)
     sampler = GaussianSampler(codes)
+    features = Features.of(encoder, train.images[:32], train.images[:8])
     calls = [
         lambda: train_classifier(classifier, train.images[:64], train.labels[:64], 1, seed=3, progress=False),
         lambda: train_latent_gan(codes, LatentGANSpec(noise_dim=2, steps=2, batch_size=16, seed=3), progress=False),
         lambda: sampler.sample(5, seed=3),
-        lambda: build_classifier("scratch", encoder, HeadSettings(), 3, train.images[:32]),
+        lambda: build_classifier("scratch", features, HeadSpec(), 3),
     ]
     for call in calls:
         torch.manual_seed(11)

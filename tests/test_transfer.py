@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from helpers.models import Encoder
-from helpers.transfer import HeadSettings, balanced_subset, build_classifier, code_statistics, run_arm
+from helpers.specs import HeadSpec
+from helpers.transfer import Features, balanced_subset, build_classifier, code_statistics, run_arm
 
 
 def test_balanced_subset_counts_determinism_and_errors(mnist_small):
@@ -28,9 +29,9 @@ def test_arms_train_what_they_should(arm, mnist_small):
     pretrained = Encoder(6, fc_layers=1, fc_width=32)
     before = {k: v.clone() for k, v in pretrained.state_dict().items()}
     idx = balanced_subset(train.labels, 40, seed=0)
-    model, acc, hist = run_arm(arm, pretrained, train.images[idx], train.labels[idx], test.images,
-                               test.labels, HeadSettings(hidden=(16,), epochs=5), train.images[:128],
-                               curve_every=1)
+    features = Features.of(pretrained, train.images[:128], test.images)
+    model, acc, hist = run_arm(arm, features, train.images[idx], train.labels[idx], test,
+                               HeadSpec(hidden=(16,), epochs=5), curve_every=1)
     assert 0 <= acc <= 1 and len(hist.rows) == 5
     # the caller's encoder is never modified
     assert all(torch.equal(before[k], v) for k, v in pretrained.state_dict().items())
@@ -39,49 +40,43 @@ def test_arms_train_what_they_should(arm, mnist_small):
 
 
 @pytest.mark.parametrize("arm", ["frozen", "finetune", "scratch"])
-def test_precomputed_code_statistics_give_the_same_run(arm, mnist_small):
+def test_features_standardise_the_pretrained_arms_and_not_the_scratch_one(arm, mnist_small):
+    """The frozen and fine-tuned arms standardise codes with the pretrained encoder's statistics,
+    computed once in Features; the scratch arm's random encoder gets its own."""
     train, test = mnist_small
-    torch.manual_seed(0)
+    torch.manual_seed(5)  # not the seed the arms build with: the scratch encoder differs
     pretrained = Encoder(6, fc_layers=1, fc_width=32)
-    idx = balanced_subset(train.labels, 20, seed=0)
     unlabelled = train.images[:128]
-    stats = code_statistics(pretrained, unlabelled)
-    args = (arm, pretrained, train.images[idx], train.labels[idx], test.images, test.labels,
-            HeadSettings(hidden=(16,), epochs=3), unlabelled)
-    plain, acc_plain, _ = run_arm(*args)
-    reused, acc_reused, _ = run_arm(*args, pretrained_stats=stats)
-    assert acc_plain == acc_reused
-    assert torch.equal(plain.code_mean, reused.code_mean) and torch.equal(plain.code_std, reused.code_std)
-    if arm != "scratch":  # the scratch arm's random encoder has its own statistics
-        assert torch.equal(reused.code_mean, stats[0])
+    features = Features.of(pretrained, unlabelled, test.images)
+    mean, std = code_statistics(pretrained, unlabelled)
+    assert torch.equal(features.mean, mean) and torch.equal(features.std, std)
+    model = build_classifier(arm, features, HeadSpec(hidden=(16,), epochs=3), seed=0)
+    assert torch.equal(model.code_mean, mean) == (arm != "scratch")
+    if arm == "scratch":
+        torch.testing.assert_close(model.code_mean, code_statistics(model.encoder, unlabelled)[0])
 
 
 def test_batched_frozen_heads_equal_one_by_one_runs(mnist_small):
     """Copies with different label budgets and seeds, trained as one batch, end where each run
     alone ends (same weights to float tolerance, same test accuracy)."""
-    from helpers.training import latent_codes
     from helpers.transfer import frozen_arm_batched
 
     train, test = mnist_small
     torch.manual_seed(0)
     pretrained = Encoder(6, fc_layers=1, fc_width=32)
-    unlabelled = train.images[:128]
-    stats = code_statistics(pretrained, unlabelled)
-    test_codes = latent_codes(pretrained, test.images)
-    settings = HeadSettings(hidden=(16, 8), epochs=12, batch_size=16)
+    features = Features.of(pretrained, train.images[:128], test.images)
+    settings = HeadSpec(hidden=(16, 8), epochs=12, batch_size=16)
     jobs = []
     for budget, seed in [(10, 0), (40, 1), (25, 2), (40, 3)]:  # 1, 3 and 2 batches per epoch
         idx = balanced_subset(train.labels, budget, seed=seed)
         jobs.append((train.images[idx], train.labels[idx], seed))
-    batched = frozen_arm_batched(pretrained, jobs, settings, unlabelled, test_codes, test.labels, stats,
-                                 progress=False)
+    batched = frozen_arm_batched(features, jobs, settings, test, progress=False)
     for (images, labels, seed), (model, acc) in zip(jobs, batched):
-        alone, acc_alone, _ = run_arm("frozen", pretrained, images, labels, test.images, test.labels, settings,
-                                      unlabelled, seed=seed, test_codes=test_codes, pretrained_stats=stats)
+        alone, acc_alone, _ = run_arm("frozen", features, images, labels, test, settings, seed=seed)
         for p, q in zip(model.head.parameters(), alone.head.parameters()):
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
         assert abs(acc - acc_alone) <= 2 / len(test.labels)
-        start = build_classifier("frozen", pretrained, settings, seed, unlabelled, stats)
+        start = build_classifier("frozen", features, settings, seed)
         assert not torch.equal(start.head[0].weight, model.head[0].weight)  # it did train
 
 
@@ -108,22 +103,20 @@ def test_protocol_arms_and_head_then_finetune_start(mnist_small):
     torch.manual_seed(0)
     pretrained = Encoder(6, fc_layers=1, fc_width=32)
     data = SimpleNamespace(train=train, test=test)
-    settings = HeadSettings(hidden=(16,), epochs=40)
+    settings = HeadSpec(hidden=(16,), epochs=40)
     runs = run_protocol(pretrained, data, [10, 20], range(2), ("frozen", "head-then-finetune"), settings,
                         n_unlabelled=128, progress=False)
     assert len(runs) == 8 and set(runs.arm) == {"frozen", "head-then-finetune"}
     idx = balanced_subset(train.labels, 20, seed=1)
-    _, acc, _ = run_arm("frozen", pretrained, train.images[idx], train.labels[idx], test.images, test.labels,
-                        settings, train.images[:128], seed=1)
+    features = Features.of(pretrained, train.images[:128], test.images)
+    _, acc, _ = run_arm("frozen", features, train.images[idx], train.labels[idx], test, settings, seed=1)
     got = runs.query("labels == 20 and subset == 1 and arm == 'frozen'").test_acc.item()
     assert abs(got - acc) <= 2 / len(test.labels)
     # head-then-finetune = the frozen run, then everything trained from there (one by one, same seed)
     from helpers.transfer import _finetune_after_head
 
-    frozen_alone, _, _ = run_arm("frozen", pretrained, train.images[idx], train.labels[idx], test.images,
-                                 test.labels, settings, train.images[:128], seed=1)
-    _, alone, _ = _finetune_after_head(frozen_alone, train.images[idx], train.labels[idx], test.images, test.labels,
-                                       settings, seed=1)
+    frozen_alone, _, _ = run_arm("frozen", features, train.images[idx], train.labels[idx], test, settings, seed=1)
+    _, alone, _ = _finetune_after_head(frozen_alone, train.images[idx], train.labels[idx], test, settings, seed=1)
     got = runs.query("labels == 20 and subset == 1 and arm == 'head-then-finetune'").test_acc.item()
     assert abs(got - alone) <= 2 / len(test.labels)
     with pytest.raises(ValueError, match="arms must be among"):
@@ -167,7 +160,7 @@ def test_frozen_variants_score_inside_the_labels_and_match_the_frozen_arm(mnist_
     torch.manual_seed(0)
     pretrained = Encoder(6, fc_layers=1, fc_width=32)
     data = SimpleNamespace(train=train, test=test)
-    settings = HeadSettings(hidden=(16,), epochs=40)
+    settings = HeadSpec(hidden=(16,), epochs=40)
     variants = {"code": (False, 0), "hidden + copies": (True, 2)}
     calls = []
     real = transfer.frozen_arm_batched

@@ -117,7 +117,7 @@ def test_the_evaluator_is_trained_once_on_the_training_images_and_scored_on_the_
     assert evaluator.extra["test_accuracy"] == accuracy(evaluator.model, test.images, test.labels) > 0.4  # chance 0.1
     monkeypatch.setenv("EX3_ARTIFACTS", str(evaluator.artifacts))
     with monkeypatch.context() as m:  # asked again: loaded, not trained
-        m.setattr(zoo, "_train_evaluator", lambda *a, **k: pytest.fail("the cached evaluator was retrained"))
+        m.setattr(zoo, "train_evaluator", lambda *a, **k: pytest.fail("the cached evaluator was retrained"))
         again, again_extra = zoo.get_evaluator(evaluator.profile, evaluator.data, progress=False)
     assert again_extra["test_accuracy"] == evaluator.extra["test_accuracy"]
     assert all(torch.equal(a, b) for a, b in zip(evaluator.model.state_dict().values(), again.state_dict().values()))
@@ -139,12 +139,14 @@ def test_the_classification_accuracy_score_trains_the_evaluators_classifier_on_t
     """CAS: the evaluator's architecture and budget trained on (generated) images with the labels
     they were made for, tested on the real test digits. Real images with their labels give the
     evaluator's own test accuracy; labels that do not match the images give less than chance."""
+    from helpers.evaluation import classification_accuracy_score
+
     profile, data = evaluator.profile, evaluator.data
-    train = data.train
-    assert zoo.classification_accuracy_score(profile, data, train.images, train.labels,
-                                             progress=False) == evaluator.extra["test_accuracy"]
+    train, spec = data.train, evaluator.profile.evaluator(data.name)
+    assert classification_accuracy_score(spec, train.images, train.labels, data.test,
+                                         progress=False) == evaluator.extra["test_accuracy"]
     shifted = (train.labels + 1) % 10  # every image labelled as the next digit
-    assert zoo.classification_accuracy_score(profile, data, train.images, shifted, progress=False) < 0.08
+    assert classification_accuracy_score(spec, train.images, shifted, data.test, progress=False) < 0.08
 
 
 def test_the_pixel_gan_is_trained_on_the_training_images_cached_and_handed_back_ready_to_sample(mnist_small,

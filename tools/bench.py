@@ -30,24 +30,21 @@ from helpers.checkpoints import atomic_write
 from helpers.data import batch_indices, data_root, load_mnist
 from helpers.gan import train_latent_gan
 from helpers.specs import LatentGANSpec
-from helpers.models import AutoEncoder, DigitCNN
+from helpers.models import DigitCNN
 from helpers.profiles import committed_dirs, get_profile
-from helpers.training import adam_optimizer
+from helpers.training import adam_optimizer, autoencoder_step
 
 MAIN = get_profile("full")  # the report's main autoencoder and its settings
 MAIN_AE = MAIN.autoencoder()
 
 
 def _ae_step(model, opt, x):
-    loss = F.binary_cross_entropy_with_logits(model.decoder.logits(model.encoder(x)), x)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
+    autoencoder_step(model, opt, x, MAIN_AE, gen=None)  # the report's step (no input noise: no draws)
 
 
 def _new_ae():
     torch.manual_seed(0)
-    model = AutoEncoder(MAIN_AE.latent_dim, MAIN_AE.channels, MAIN_AE.fc_layers, MAIN_AE.fc_width).to(
+    model = MAIN_AE.build().to(
         memory_format=torch.channels_last)
     return model, adam_optimizer(model.parameters(), MAIN_AE.lr, "cpu")  # as train_autoencoder
 
@@ -105,9 +102,10 @@ def data_only_seconds(images: torch.Tensor, batch_size: int, workers: int) -> tu
 
 def gan_codes_per_second(steps: int = 200) -> float:
     codes = torch.randn(60000, MAIN.latent_dim)
+    spec = LatentGANSpec(noise_dim=MAIN.noise_dim, objective="wgan-gp", steps=steps, batch_size=256)
     start = time.perf_counter()
-    train_latent_gan(codes, LatentGANSpec(noise_dim=MAIN.noise_dim, objective="wgan-gp", steps=steps), progress=False)
-    return steps * 5 * 256 / (time.perf_counter() - start)  # codes seen by the critic
+    train_latent_gan(codes, spec, progress=False)
+    return steps * spec.d_steps * spec.batch_size / (time.perf_counter() - start)  # codes seen by the critic
 
 
 def ae_step_flops(batch_size: int) -> int:
@@ -182,28 +180,23 @@ def q3_heads_batched_vs_sequential(train, test) -> dict:
     one (:func:`~helpers.transfer.run_arm`) and batched (:func:`~helpers.transfer.frozen_arm_batched`),
     on the codes of an untrained main encoder (the cost does not depend on the weights); and the
     largest test-accuracy difference between a copy and its run alone."""
-    from helpers.models import Encoder
-    from helpers.training import latent_codes
-    from helpers.transfer import HeadSettings, balanced_subset, code_statistics, frozen_arm_batched, run_arm
+    from helpers.transfer import Features, balanced_subset, frozen_arm_batched, run_arm
 
     profile = MAIN
     torch.manual_seed(0)
-    encoder = Encoder(MAIN_AE.latent_dim, MAIN_AE.channels, MAIN_AE.fc_layers, MAIN_AE.fc_width)
-    settings = HeadSettings(epochs=profile.head_epochs)
-    unlabelled = train.images[:5000]
-    stats, test_codes = code_statistics(encoder, unlabelled), latent_codes(encoder, test.images)
+    encoder = MAIN_AE.build().encoder
+    settings = profile.head()
+    features = Features.of(encoder, train.images[:5000], test.images)
     jobs = []
     for budget in profile.label_budgets:
         for subset in range(profile.label_subsets):
             idx = balanced_subset(train.labels, budget, seed=subset)
             jobs.append((train.images[idx], train.labels[idx], subset))
     start = time.perf_counter()
-    alone = [run_arm("frozen", encoder, x, y, test.images, test.labels, settings, unlabelled, seed=seed,
-                     test_codes=test_codes, pretrained_stats=stats)[1] for x, y, seed in jobs]
+    alone = [run_arm("frozen", features, x, y, test, settings, seed=seed)[1] for x, y, seed in jobs]
     sequential = time.perf_counter() - start
     start = time.perf_counter()
-    batched = [acc for _, acc in frozen_arm_batched(encoder, jobs, settings, unlabelled, test_codes, test.labels,
-                                                    stats, progress=False)]
+    batched = [acc for _, acc in frozen_arm_batched(features, jobs, settings, test, progress=False)]
     together = time.perf_counter() - start
     return {"trainings": len(jobs), "epochs": settings.epochs, "sequential_seconds": round(sequential, 2),
             "batched_seconds": round(together, 2), "speedup": round(sequential / together, 1),

@@ -174,6 +174,14 @@ REPORT_SETTINGS = PROJECT_ROOT / "report" / "report.toml"
 FRONT_PAGE = PROJECT_ROOT / "report" / "answers.md"
 # cells only a reader of the notebook needs (the model printed, a training step in code)
 NOTEBOOK_ONLY = "notebook-only"
+# cells that show the code training a model (Section.listing): in place in the notebook, in the
+# PDF gathered after the assignment part, so that they do not count against its pages
+LISTING = "listing"
+LISTINGS_APPENDIX = """# Appendix: the code that trains each model
+
+Each listing below is the library's own source, read when the notebook ran: the step that each
+question's training loop repeats. The loops around them draw the seeded batches, schedule the
+learning rate and record the losses."""
 
 
 def report_settings(path: Path = REPORT_SETTINGS) -> dict:
@@ -189,7 +197,8 @@ def report_settings(path: Path = REPORT_SETTINGS) -> dict:
 def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = "",
           settings: dict | None = None) -> nbformat.NotebookNode:
     """One notebook: the front page's answers, then every executed notebook's cells (parameter and
-    notebook-only cells dropped), then the appendix. Outputs are cleaned on export (:class:`CleanOutputs`)."""
+    notebook-only cells dropped, listing cells moved to their own appendix after the last
+    notebook's), then the appendix. Outputs are cleaned on export (:class:`CleanOutputs`)."""
     settings = settings or report_settings()
     merged = nbformat.v4.new_notebook()
     merged.metadata["title"] = settings["title"]
@@ -198,6 +207,7 @@ def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = ""
     merged.metadata["authors"] = [{"name": names}]
     if front_markdown:
         merged.cells.append(nbformat.v4.new_markdown_cell(front_markdown))
+    listings = []
     for path in executed:
         nb = nbformat.read(path, as_version=4)
         merged.metadata.setdefault("kernelspec", nb.metadata.get("kernelspec", {}))
@@ -208,7 +218,9 @@ def merge(executed: list[Path], appendix_markdown: str, front_markdown: str = ""
             tags = set(cell.get("metadata", {}).get("tags", []))
             if tags & {"parameters", "injected-parameters", NOTEBOOK_ONLY}:
                 continue
-            merged.cells.append(cell)
+            (listings if LISTING in tags else merged.cells).append(cell)
+    if listings:
+        merged.cells += [nbformat.v4.new_markdown_cell(LISTINGS_APPENDIX), *listings]
     merged.cells.append(nbformat.v4.new_markdown_cell(appendix_markdown))
     return merged
 
@@ -328,7 +340,9 @@ def appendix(prov: dict, metrics: dict | None = None, worlds: dict[int, dict] | 
                                           for n, s in prov["notebook_seconds"].items()}
     by_commit: dict[str, list[str]] = {}
     for name, run in runs.items():
-        by_commit.setdefault(run["commit"][:12], []).append(f"{_section_name(name)} {run['seconds'] / 60:.1f}")
+        version = run["commit"][:12] + (", changed as in the commit that adds this report"
+                                        if run["commit"].endswith("+uncommitted-changes") else "")
+        by_commit.setdefault(version, []).append(f"{_section_name(name)} {run['seconds'] / 60:.1f}")
     versions = "; ".join(f"{commit} ({', '.join(parts)} min)" for commit, parts in by_commit.items())
     cache = prov.get("cache", {})
     minutes = sum(r["seconds"] for r in runs.values()) / 60
@@ -363,6 +377,7 @@ _FIGURE = re.compile(r"\\begin\{center\}\s*\\adjustimage\{(?P<size>[^\n]*?)\}\{(
                      r"(?P<caption>\\textbf\{Figure [0-9.]+\}.*?)\n\s*\n", re.S)
 _TABLE = re.compile(r"(?P<caption>\\textbf\{Table [0-9.]+\}.*?)\n\s*\n\s*"
                     r"\\begin\{longtable\}\[\]\{(?P<spec>.*?)\}\n(?P<body>.*?)\\end\{longtable\}", re.S)
+_LISTING = re.compile(r"(?P<caption>\\textbf\{Listing [0-9.]+\}.*?)\n\s*\n\s*(?P<code>\\begin\{Shaded\}.*?\\end\{Shaded\})", re.S)
 _ANY_TABLE = re.compile(r"\\begin\{longtable\}\[\]\{(?P<spec>.*?)\}\n(?P<body>.*?)\\end\{longtable\}", re.S)
 
 
@@ -401,6 +416,9 @@ def _postprocess_tex(tex: str, prov: dict) -> str:
                                  + m["file"] + "}\n\n{\\small " + m["caption"].strip() + "\\par}\n\\end{figure}\n\n"), tex)
     tex = _TABLE.sub(lambda m: ("\\begin{table}[H]\n{\\small " + m["caption"].strip() + "\\par}\n\\smallskip\n"
                                 "\\centering\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{table}"), tex)
+    # every code listing with its caption, unbroken (none is longer than a third of a page)
+    tex = _LISTING.sub(lambda m: ("\\par\\noindent\\begin{minipage}{\\linewidth}\n" + m["caption"].strip()
+                                  + "\\par\\smallskip\n" + m["code"] + "\n\\end{minipage}\\par\\medskip\n"), tex)
     tex = _ANY_TABLE.sub(lambda m: ("\\begin{center}\\small\n" + _tabular(m["spec"], m["body"]) + "\n\\end{center}"), tex)
     # the front page is not numbered, so that question n is section n (figures n.1, n.2, ...)
     tex = tex.replace("\\section{Answers at a glance}", "\\section*{Answers at a glance}", 1)
