@@ -47,7 +47,7 @@ class Profile:
     label_budgets: tuple[int, ...] = (10, 20, 50, 100, 300)
     label_subsets: int = 5
     head_epochs: int = spec_default(HeadSpec, "epochs")
-    full_data_epochs: int = 4
+    full_data_epochs: int = spec_default(EvaluatorSpec, "epochs")  # Q3's all-labels reference: the evaluator's recipe
     # Q4/Q5 latent GANs: Q4's recipe, which Q5, the extras and the appendix reuse
     noise_dim: int = spec_default(LatentGANSpec, "noise_dim")  # k, the generator's input size (at most latent_dim)
     gan_objective: str = spec_default(LatentGANSpec, "objective")  # see helpers.specs.OBJECTIVES

@@ -2,7 +2,7 @@
 the evaluator CNN, Q3's MLP head, the latent GAN (conditional or not) with its discriminator and
 the pixel-space GAN with its own. A spec holds every setting that decides the trained weights and
 is the only home of their defaults, which are the report's values; it builds every network it
-trains (:meth:`build`) and names the cache file (:meth:`key`). The profile only scales them (data
+trains (:meth:`build`) and, for a cached model, names the cache file (:meth:`key`). The profile only scales them (data
 sizes, step counts, seeds) and hands them out (``profile.autoencoder()``, ``profile.latent_gan(...)``);
 a notebook changes a field with ``dataclasses.replace`` or keyword overrides.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from .models import (CHANNELS, FC_WIDTH, GAN, AutoEncoder, DCGANDiscriminator, DCGANGenerator, DigitCNN,
-                     LatentDiscriminator, LatentGenerator)
+                     EncoderClassifier, LatentDiscriminator, LatentGenerator)
 from .seeding import seeded
 
 SPEC_FORMAT = 4  # bump when a field's meaning changes: every cached model is then retrained (4: data_digest)
@@ -118,6 +118,10 @@ class HeadSpec:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+
+    def build(self, encoder) -> EncoderClassifier:
+        """``encoder`` with a fresh head on its code (the caller seeds it: one seed per labelled subset)."""
+        return EncoderClassifier(encoder, self.hidden, dropout=self.dropout)
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ def build_classifier(arm: str, features: Features, settings: HeadSpec, seed: int
         else:
             encoder = copy.deepcopy(pretrained)
         encoder.to(device)
-        model = EncoderClassifier(encoder, settings.hidden, dropout=settings.dropout).to(device)
+        model = settings.build(encoder).to(device)
     mean, std = code_statistics(encoder, features.unlabelled) if arm == "scratch" else (features.mean, features.std)
     model.code_mean.copy_(mean)
     model.code_std.copy_(std)

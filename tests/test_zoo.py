@@ -141,7 +141,7 @@ def test_the_classification_accuracy_score_trains_the_evaluators_classifier_on_t
     evaluator's own test accuracy; labels that do not match the images give less than chance."""
     from helpers.evaluation import classification_accuracy_score
 
-    profile, data = evaluator.profile, evaluator.data
+    data = evaluator.data
     train, spec = data.train, evaluator.profile.evaluator(data.name)
     assert classification_accuracy_score(spec, train.images, train.labels, data.test,
                                          progress=False) == evaluator.extra["test_accuracy"]

@@ -43,7 +43,6 @@ def _ae_step(model, opt, x):
 
 
 def _new_ae():
-    torch.manual_seed(0)
     model = MAIN_AE.build().to(
         memory_format=torch.channels_last)
     return model, adam_optimizer(model.parameters(), MAIN_AE.lr, "cpu")  # as train_autoencoder
@@ -183,7 +182,6 @@ def q3_heads_batched_vs_sequential(train, test) -> dict:
     from helpers.transfer import Features, balanced_subset, frozen_arm_batched, run_arm
 
     profile = MAIN
-    torch.manual_seed(0)
     encoder = MAIN_AE.build().encoder
     settings = profile.head()
     features = Features.of(encoder, train.images[:5000], test.images)

@@ -11,6 +11,5 @@ data = zoo.mnist(profile)
 for epochs in map(int, sys.argv[1:] or ["8"]):
     spec = profile.autoencoder(epochs=epochs)
     start = time.time()
-    history = train_autoencoder(spec.build(), data.train.images, data.test.images, spec.epochs, lr=spec.lr,
-                                batch_size=spec.batch_size, seed=spec.seed, progress=False)
+    history = train_autoencoder(spec.build(), spec, data.train.images, data.test.images, progress=False)
     print(epochs, [round(x, 5) for x in history.column("test_mse")], f"{time.time() - start:.0f} s", flush=True)

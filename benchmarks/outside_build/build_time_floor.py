@@ -28,9 +28,9 @@ def workload(threads: int, kind: str) -> float:
     profile = profiles.get_profile("full")
     start = time.perf_counter()
     if kind == "ae":
-        spec = profile.autoencoder()
-        train_autoencoder(spec.build(), load_mnist(True, 12800, "cpu").images, load_mnist(False, 1000, "cpu").images,
-                          1, lr=spec.lr, batch_size=spec.batch_size, progress=False)
+        spec = profile.autoencoder(epochs=1)
+        train_autoencoder(spec.build(), spec, load_mnist(True, 12800, "cpu").images, load_mnist(False, 1000, "cpu").images,
+                          progress=False)
     else:
         train_latent_gan(torch.randn(60000, profile.latent_dim),
                          specs.LatentGANSpec(steps=1500, batch_size=profile.gan_batch_size), progress=False)

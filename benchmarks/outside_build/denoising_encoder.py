@@ -10,7 +10,7 @@ variants = {"code": (False, 0), "code + moved copies": (False, 30), "last hidden
             "last hidden layer + moved copies": (True, 30)}
 for sigma in map(float, sys.argv[1:] or ["0.35"]):
     ae, _ = zoo.get_autoencoder(profile, data, progress=False, input_noise=sigma)
-    tried = transfer.frozen_variants(ae.encoder, data, [50, 100], range(5), variants, transfer.HeadSettings(),
+    tried = transfer.frozen_variants(ae.encoder, data, [50, 100], range(5), variants, profile.head(),
                                      progress=False)
     print(f"input noise {sigma}")
     print(tried.groupby(["labels", "variant"])[["cv_acc", "test_acc"]].agg(["mean", "std"]).round(4), flush=True)

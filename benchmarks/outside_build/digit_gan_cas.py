@@ -7,6 +7,7 @@ import sys
 import torch
 
 from helpers import profiles, zoo
+from helpers.evaluation import classification_accuracy_score
 from helpers.gan import DigitGenerator
 from helpers.training import latent_codes
 
@@ -21,5 +22,5 @@ for weight in map(float, sys.argv[1:] or ["0", "0.3", "1", "3"]):
     generate = DigitGenerator(G, ae.decoder)
     images = torch.cat([generate(d, n_each, seed=1000 + d) for d in range(10)])
     labels = torch.arange(10, device=images.device).repeat_interleave(n_each)
-    cas = zoo.classification_accuracy_score(profile, data, images, labels, progress=False)
+    cas = classification_accuracy_score(profile.evaluator(data.name), images, labels, data.test, progress=False)
     print(f"aux weight {weight:g}: CAS {cas:.4f}", flush=True)
